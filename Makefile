@@ -1,0 +1,47 @@
+# Two commands do all set-up on a fresh machine:
+#   make run    venv + install + model conversion + index (if missing) + serve on 127.0.0.1:7860
+#   make test   venv + install (incl. chromium for the browser test) + the whole test suite
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+export GRADIO_ANALYTICS_ENABLED := False
+export TOKENIZERS_PARALLELISM := false
+
+.PHONY: run test install index bench eval chromium clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	# torch==2.13.0 resolves to the local CPU wheel (pip's find-links); pinned so no CUDA build is pulled
+	$(BIN)/pip install --disable-pip-version-check -q -e ".[test]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+index: $(STAMP)
+	$(BIN)/uncac-qa ingest --if-missing
+
+run: index
+	$(BIN)/uncac-qa serve
+
+# Debian's chromium for the Playwright browser test (never `playwright install`: it downloads).
+chromium:
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || { \
+	  echo "installing chromium (Debian package) for the browser test"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium chromium-driver >/dev/null; }
+
+test: $(STAMP) chromium
+	$(BIN)/python -m pytest -q
+
+bench: index
+	$(BIN)/python -m eval.bench
+
+eval: index
+	$(BIN)/uncac-qa eval --out eval/reports/latest
+
+clean:
+	rm -rf data .pytest_cache

