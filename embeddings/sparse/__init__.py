@@ -1,0 +1,1 @@
+"""Sparse (lexical) retrieval: BM25 over jieba-segmented Chinese and lower-cased Latin words."""

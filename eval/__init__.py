@@ -1,0 +1,1 @@
+"""Evaluation suite: known Q&A pairs, metrics, the runner and its reports."""

@@ -1,0 +1,1 @@
+"""The answer chain's parts: context builder, answerers (extractive, LLM), citation guard."""

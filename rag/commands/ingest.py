@@ -1,0 +1,103 @@
+"""``uncac-qa ingest``: parse the corpus, chunk it, embed it and write the FAISS + BM25 index.
+
+Re-running is cheap: chunks whose text did not change keep their vectors (see ``embeddings.store``).
+The corpus (manifest documents, ``corpus.extra_paths`` and ``--add`` files) is parsed completely before
+anything is written, so a document that fails to parse changes nothing on disk.
+
+Files given with ``--add`` are remembered in the index manifest and included again by later ingests
+(``--forget-added`` drops them); for a permanent addition list them in ``corpus.extra_paths``.
+
+Examples::
+
+    uncac-qa ingest                      # build or update data/index
+    uncac-qa ingest --if-missing         # no-op when the index is valid for this corpus and encoder
+    uncac-qa ingest --add my_docs/       # also index a folder of .txt/.md UN documents
+    uncac-qa ingest --rebuild            # re-encode everything (after changing the model)
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from rag.cli import command
+from rag.config import Settings
+from rag.errors import IndexStateError
+
+
+def _args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--if-missing", action="store_true",
+                   help="do nothing when a valid index exists for the current corpus and encoder")
+    p.add_argument("--rebuild", action="store_true", help="re-encode every chunk instead of reusing unchanged vectors")
+    p.add_argument("--add", nargs="+", action="extend", default=[], metavar="FILE_OR_DIR",
+                   help="also index these .txt/.md documents or folders (kept by later ingests)")
+    p.add_argument("--forget-added", action="store_true", help="drop the documents earlier ingests added with --add")
+
+
+def _err(msg: str) -> None:
+    print(msg, file=sys.stderr)
+
+
+def _added_files(args: argparse.Namespace, directory: Path) -> list[str]:
+    """Earlier ``--add`` paths that still exist (unless forgotten), then this run's, as absolute paths."""
+    from embeddings.store import read_manifest
+
+    earlier: list[str] = []
+    if not args.forget_added:
+        try:
+            earlier = list(((read_manifest(directory) or {}).get("meta") or {}).get("added_files") or [])
+        except IndexStateError:
+            earlier = []
+    out: list[str] = []
+    for p in earlier:
+        if Path(p).exists():
+            out.append(p)
+        else:
+            _err(f"note: {p!r}, added by an earlier ingest, no longer exists; it is dropped from the index")
+    for p in args.add:
+        out.append(str(Path(p).expanduser().resolve()))
+    return list(dict.fromkeys(out))
+
+
+@command("ingest", "build or update the search index (FAISS + BM25) from the corpus")(_args)
+def _ingest(args: argparse.Namespace, settings: Settings) -> int:
+    from embeddings.store import build_index, display_path, load_index
+    from rag.corpus.chunker import Chunker
+    from rag.corpus.loader import load_corpus
+
+    directory = settings.path(settings.index.dir)
+    added = _added_files(args, directory)
+    corpus = load_corpus(settings, extra=added)  # parse errors surface here, before anything is written
+    metas = {d.doc_id: d.meta for d in corpus.documents}
+    chunker = Chunker(settings.chunking.max_tokens, settings.chunking.encoding, settings.chunking.prefix)
+    chunks = chunker.chunk(corpus.paragraphs, metas)
+
+    from embeddings.encoders.factory import create_encoder
+
+    encoder = create_encoder(settings.embeddings)
+    if args.if_missing and not args.rebuild:
+        try:
+            index = load_index(directory, encoder, settings)
+        except IndexStateError as e:
+            _err(f"building the index: {e}")
+        else:
+            reasons = index.stale_reasons(chunks, settings)
+            if not reasons:
+                print(f"index up to date: {len(chunks)} chunks, {index.kind} index at {display_path(directory)}")
+                return 0
+            _err(f"updating the index: {'; '.join(reasons)}")
+
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(settings.embeddings.index_threads)
+    try:
+        report = build_index(
+            chunks, encoder, settings, directory=directory, progress=True, reuse=not args.rebuild,
+            meta={"added_files": added},
+        )
+    finally:
+        torch.set_num_threads(threads)
+    print(report.summary())
+    return 0

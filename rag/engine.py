@@ -1,0 +1,116 @@
+"""The engine: corpus, model, index and answer chain, loaded once and shared by every front end.
+
+Example::
+
+    engine = Engine(load_settings()).load()
+    result = engine.ask("工作组关于资产申报提出了什么建议？")
+    print(result.answer)            # quoted sentences, each followed by "（…，第 N 段）"
+    result.to_json()                # the `uncac-qa ask --json` / POST /api/ask schema
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from rag.config import Settings
+from rag.errors import IndexStateError, QueryError
+from rag.request import AskRequest, Filters, clean_question
+from rag.result import AnswerResult
+
+log = logging.getLogger(__name__)
+
+
+class Engine:
+    """Cheap to construct; ``load()`` does the heavy work once (model ~3 s, index, unit vectors)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.corpus = None
+        self.encoder = None
+        self.index = None
+        self.searcher = None
+        self.units = None
+        self.chain = None
+        self.load_seconds = 0.0
+
+    @property
+    def loaded(self) -> bool:
+        return self.chain is not None
+
+    def load(self, *, progress: bool = False) -> "Engine":
+        if self.loaded:
+            return self
+        t0 = time.perf_counter()
+        from embeddings.encoders.factory import create_encoder
+        from embeddings.encoders.sentence_transformer import set_threads
+        from embeddings.store import load_index
+        from rag.answer.extractive import ExtractiveAnswerer
+        from rag.answer.guard import CitationGuard, support_thresholds
+        from rag.answer.unit_index import UnitIndex
+        from rag.chain import AnswerChain
+        from rag.corpus.chunker import Chunker
+        from rag.corpus.loader import load_corpus
+        from rag.retrieval.searcher import HybridSearcher
+
+        from embeddings.store import read_manifest
+
+        s = self.settings
+        index_dir = s.path(s.index.dir)
+        if not index_dir.exists():  # fail before the model loads: the fix is one command away
+            raise IndexStateError(f"no index at {str(s.index.dir)!r}; build it with: uncac-qa ingest")
+        # Documents added with `uncac-qa ingest --add` are part of the index, so part of the corpus.
+        added = ((read_manifest(index_dir) or {}).get("meta") or {}).get("added_files") or []
+        corpus = load_corpus(s, extra=added)
+        encoder = create_encoder(s.embeddings)
+        encoder.load()
+        index = load_index(index_dir, encoder, s)
+        chunker = Chunker(s.chunking.max_tokens, s.chunking.encoding, s.chunking.prefix)
+        chunks = chunker.chunk(corpus.paragraphs, {d.doc_id: d.meta for d in corpus.documents})
+        reasons = index.stale_reasons(chunks, s)
+        if reasons:
+            raise IndexStateError(f"the index at {str(s.index.dir)!r} is out of date ({'; '.join(reasons)}); update it with: uncac-qa ingest")
+        set_threads(s.embeddings.index_threads)
+        units = UnitIndex(corpus, encoder, index_dir).load(progress=progress)
+        set_threads(s.embeddings.query_threads)
+        import faiss
+
+        faiss.omp_set_num_threads(s.embeddings.query_threads)
+        searcher = HybridSearcher(index, encoder, corpus, s.retrieval)
+        extractive = ExtractiveAnswerer(s.answer.max_sentences)
+        answerer = extractive
+        if s.answer.backend == "llm":
+            from rag.answer.llm import LLMAnswerer, chat_model
+
+            answerer = LLMAnswerer(chat_model(s.llm), s.answer.max_sentences)
+        guard = CitationGuard(corpus, units, encoder, thresholds=support_thresholds(s.answer), unsupported=s.answer.unsupported)
+        self.corpus, self.encoder, self.index, self.units, self.searcher = corpus, encoder, index, units, searcher
+        self.chain = AnswerChain(searcher, corpus, units, guard, answerer, extractive, s.answer)
+        self.load_seconds = time.perf_counter() - t0
+        log.info("engine loaded in %.1f s", self.load_seconds)
+        return self
+
+    def _require(self) -> None:
+        if not self.loaded:
+            raise IndexStateError("the engine is not loaded: call Engine.load() first")
+
+    def request(self, question: str, *, filters: Filters = Filters(), k: int | None = None,
+                history: tuple[tuple[str, str], ...] = (), id: str | None = None) -> AskRequest:
+        """A validated request: QueryError for a bad question, an unknown document/body/year or k."""
+        self._require()
+        q = clean_question(question, self.settings.answer.max_question_chars)
+        if k is not None and not (1 <= k <= 200):
+            raise QueryError(f"k = {k!r} is out of range; allowed: 1 to 200")
+        self.searcher.allowed_docs(filters)
+        hist = tuple((str(a)[:2000], str(b)[:4000]) for a, b in history)
+        return AskRequest(q, filters, k, hist, id)
+
+    def ask(self, question: str, *, filters: Filters = Filters(), k: int | None = None,
+            history: tuple[tuple[str, str], ...] = ()) -> AnswerResult:
+        """Answer one question (a batch of one)."""
+        return self.ask_batch([self.request(question, filters=filters, k=k, history=history)])[0]
+
+    def ask_batch(self, requests: list[AskRequest]) -> list[AnswerResult]:
+        """Answer validated requests together: one encoder call for all their questions."""
+        self._require()
+        return self.chain.batch(list(requests)) if requests else []

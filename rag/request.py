@@ -1,0 +1,55 @@
+"""What a caller asks: the question, filters and conversation history (validated in one place)."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+
+from rag.errors import QueryError
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\u2028\u2029\ufeff]")
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Restrict retrieval to some documents, bodies (``CoSP``, ``WG.4``) or years. Empty = no restriction."""
+
+    doc_ids: tuple[str, ...] = ()
+    bodies: tuple[str, ...] = ()
+    years: tuple[int, ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.doc_ids or self.bodies or self.years)
+
+
+@dataclass(frozen=True)
+class AskRequest:
+    """One question. ``history`` holds earlier (question, answer) turns of the same conversation."""
+
+    question: str
+    filters: Filters = field(default_factory=Filters)
+    k: int | None = None
+    history: tuple[tuple[str, str], ...] = ()
+    id: str | None = None
+
+
+def clean_question(question: object, max_chars: int) -> str:
+    """Validate and normalise a question; QueryError with a clear message otherwise.
+
+    Control characters are rejected (they never occur in a real question and can hide injected text);
+    HTML is *not* rejected here: it is text, and every renderer escapes it.
+
+    >>> clean_question("  资产申报？ ", 2000)
+    '资产申报？'
+    """
+    if not isinstance(question, str):
+        raise QueryError(f"the question must be text, got {type(question).__name__}")
+    q = unicodedata.normalize("NFC", question).strip()
+    if not q:
+        raise QueryError("the question is empty: type a question in Chinese or English")
+    if len(q) > max_chars:
+        raise QueryError(f"the question has {len(q)} characters; the limit is {max_chars}")
+    if m := _CONTROL.search(q):
+        raise QueryError(f"the question contains a control character (U+{ord(m.group()):04X}); remove it and ask again")
+    return re.sub(r"[ \t\r\n]+", " ", q)

@@ -1,0 +1,76 @@
+"""The one result schema served everywhere: CLI ``ask --json``, ``POST /api/ask``, the UI and the eval.
+
+Example (abridged)::
+
+    {"question": "…", "answer": "…", "refused": false,
+     "citations": [{"doc_id": "wg4-2019-l1-add1", "symbol": "CAC/COSP/WG.4/2019/L.1/Add.1", "para": 5,
+                    "sub": null, "label_en": "…, para. 5", "label_zh": "…，第 5 段", "quote": "…",
+                    "url": "/source/wg4-2019-l1-add1#p5"}],
+     "retrieved": [{"doc_id": "wg4-2019-l1-add1", "para": 5, "score": 0.87}],
+     "timings_ms": {"retrieve": 12.0, "answer": 3.1, "total": 15.4}}
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from rag.corpus.records import Citation
+
+REFUSAL = {
+    "zh": "未在文件中找到答案。以下是最接近的段落：",
+    "en": "Not found in the documents. The nearest paragraphs are:",
+}
+
+
+@dataclass(frozen=True)
+class Retrieved:
+    doc_id: str
+    para: int
+    score: float  # cosine similarity of the best chunk of the paragraph with the question
+
+    def to_json(self) -> dict[str, Any]:
+        return {"doc_id": self.doc_id, "para": self.para, "score": round(float(self.score), 4)}
+
+
+@dataclass(frozen=True)
+class AnswerSentence:
+    """One sentence of the answer and the citations (indexes into ``AnswerResult.citations``) backing it."""
+
+    text: str
+    citations: tuple[int, ...]
+    supported: bool = True
+
+
+@dataclass(frozen=True)
+class AnswerResult:
+    question: str
+    answer: str
+    refused: bool
+    citations: tuple[Citation, ...] = ()
+    retrieved: tuple[Retrieved, ...] = ()
+    timings_ms: dict[str, float] = field(default_factory=dict)
+    sentences: tuple[AnswerSentence, ...] = ()  # the answer split into cited sentences (UI rendering)
+    lang: str = "zh"  # language of the question, and so of the answer's frame
+    backend: str = "extractive"  # which answerer produced it
+    notice: str | None = None  # e.g. "LLM endpoint unreachable; extractive answer shown"
+
+    def to_json(self, *, full: bool = False) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "question": self.question,
+            "answer": self.answer,
+            "refused": self.refused,
+            "citations": [c.to_json() for c in self.citations],
+            "retrieved": [r.to_json() for r in self.retrieved],
+            "timings_ms": {k: round(v, 2) for k, v in self.timings_ms.items()},
+        }
+        if full:
+            out |= {
+                "sentences": [{"text": s.text, "citations": list(s.citations), "supported": s.supported} for s in self.sentences],
+                "lang": self.lang,
+                "backend": self.backend,
+                "notice": self.notice,
+            }
+        elif self.notice:
+            out["notice"] = self.notice
+        return out
