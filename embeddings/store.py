@@ -50,6 +50,7 @@ from embeddings.encoders.base import Encoder
 from embeddings.index.base import DenseIndex
 from embeddings.index.factory import create_dense_index, load_dense_index, resolve_kind
 from embeddings.sparse.bm25 import TOKENIZER_VERSION, BM25Index
+from rag.fsutil import sha256_file
 from rag.config import ROOT, Settings
 from rag.corpus.records import Chunk
 from rag.errors import CorpusError, IndexStateError
@@ -107,14 +108,6 @@ def display_path(directory: Path) -> str:
         return str(Path(directory).resolve().relative_to(ROOT))
     except ValueError:
         return str(directory)
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _data_files(directory: Path) -> list[str]:
@@ -250,7 +243,7 @@ def _verify_files(directory: Path, manifest: Mapping[str, Any], where: str) -> N
         path = directory / name
         if not path.is_file():
             raise _corrupted(where, f"{name} is missing")
-        if _sha256(path) != digest:
+        if sha256_file(path) != digest:
             raise _corrupted(where, f"{name} does not match its checksum in {MANIFEST}")
 
 
@@ -333,7 +326,7 @@ def _previous(directory: Path, encoder: Encoder) -> tuple[dict[str, np.ndarray],
         if (enc["model_id"], enc["dim"], enc["fingerprint"]) != (encoder.model_id, encoder.dim, encoder.fingerprint):
             logger.info("previous index was built by another encoder: re-encoding everything")
             return {}, old_ids
-        if _sha256(source / VECTORS) != manifest["files"][VECTORS]:
+        if sha256_file(source / VECTORS) != manifest["files"][VECTORS]:
             raise ValueError(f"{VECTORS} checksum mismatch")
         vectors = np.load(source / VECTORS, allow_pickle=False)
         hashes = [c[1] for c in manifest["chunks"]]
@@ -380,7 +373,7 @@ def _write_tree(tmp: Path, chunks: Sequence[Chunk], vectors: np.ndarray, dense: 
     with (tmp / CHUNKS).open("w", encoding="utf-8") as f:
         for c in chunks:
             f.write(json.dumps(asdict(c), ensure_ascii=False) + "\n")
-    manifest["files"] = {name: _sha256(tmp / name) for name in _data_files(tmp)}
+    manifest["files"] = {name: sha256_file(tmp / name) for name in _data_files(tmp)}
     _write_json(tmp / MANIFEST, manifest)
     for p in sorted(tmp.rglob("*"), key=lambda p: -len(p.parts)):  # files and sub-dirs, deepest first
         _fsync(p)

@@ -47,7 +47,7 @@ class Engine:
         from embeddings.store import load_index
         from rag.answer.extractive import ExtractiveAnswerer
         from rag.answer.guard import CitationGuard, support_thresholds
-        from rag.answer.unit_index import UnitIndex
+        from rag.answer.unit_index import UnitIndex, units_dir
         from rag.chain import AnswerChain
         from rag.corpus.chunker import Chunker
         from rag.corpus.loader import load_corpus
@@ -71,7 +71,7 @@ class Engine:
         if reasons:
             raise IndexStateError(f"the index at {str(s.index.dir)!r} is out of date ({'; '.join(reasons)}); update it with: uncac-qa ingest")
         set_threads(s.embeddings.index_threads)
-        units = UnitIndex(corpus, encoder, index_dir).load(progress=progress)
+        units = UnitIndex(corpus, encoder, units_dir(s)).load(progress=progress)
         set_threads(s.embeddings.query_threads)
         import faiss
 

@@ -10,18 +10,48 @@ Two signals, both tuned on the unanswerable items of the evaluation set:
    language's threshold. Cross-language similarities (English question, Chinese text) run lower than
    same-language ones, hence one threshold per language.
 
-On-topic questions whose answer is simply absent ("What was Nigeria's CPI score?") pass both checks
-when their words are all in the documents; the extractive answer then quotes the nearest facts with
-their citations, which a reader can judge. The evaluation report counts these cases.
+3. **No figure of the kind asked for.** "多少名专家" / "多少起举报" asks for a number of experts or
+   reports: the top paragraphs must hold a number followed by that measure word and noun ("162 名反腐
+   败专家"); "what percentage" needs a percentage. Otherwise the documents hold no such figure.
+
+On-topic questions whose answer is simply absent ("What was Nigeria's CPI score?") can pass all
+checks when their words are all in the documents; the extractive answer then quotes the nearest facts
+with their citations, which a reader can judge. The evaluation report counts these cases.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from rag.config import AnswerSettings
 from rag.corpus.loader import Corpus
 from rag.retrieval.query import QueryRefs, parse_refs
+
+
+_MEASURES = "个名项起次家份位笔所届期"
+_NUM = r"(?:\d[\d,.]*|[一二两三四五六七八九十百千万几]+)"
+_HOW_MANY_ZH = re.compile(rf"(?:多少|几)\s*([{_MEASURES}])([\u4e00-\u9fff]{{0,6}})")
+_PERCENT = re.compile(r"\bpercentage\b|\bper ?cent\b|百分之|百分比|比例")
+
+
+def asked_quantity(question: str) -> tuple[str, str] | None:
+    """(measure word, counted noun) of a Chinese "how many" question, e.g. ("名", "专家").
+
+    >>> asked_quantity("各缔约国已向数据库提名了多少名专家？"), asked_quantity("提供了多少资金？")
+    (('名', '专家'), None)
+    """
+    m = _HOW_MANY_ZH.search(question)
+    if not m:
+        return None
+    noun = re.split(r"[和与及的在是了？?，,]", m.group(2))[0]
+    return m.group(1), noun[:2] if len(noun) >= 2 else ""
+
+
+def has_quantity(text: str, measure: str, noun: str) -> bool:
+    """Whether ``text`` holds "<number> <measure> …<noun>" (the noun within 14 characters: "3 次关于保护举报人和证人的区域会议")."""
+    tail = rf"[\u4e00-\u9fff]{{0,14}}{re.escape(noun)}" if noun else ""
+    return bool(re.search(rf"{_NUM}\s*(?:多|余)?\s*{re.escape(measure)}{tail}", text))  # "1,600多名检察官"
 
 
 @dataclass(frozen=True)
@@ -64,10 +94,17 @@ class RefusalPolicy:
                 out += [f"{s}, para. {n}" for n, _ in refs.paras if n not in self._paras[owner]]
         return out
 
-    def decide(self, question: str, lang: str, evidence: float, allowed: set[str] | None) -> Decision:
+    def decide(self, question: str, lang: str, evidence: float, allowed: set[str] | None, top_texts: list[str] = ()) -> Decision:
         gaps = self.missing(parse_refs(question), allowed)
         if gaps:
             return Decision(True, f"the documents never mention {', '.join(gaps)}")
+        if top_texts:
+            text = "\n".join(top_texts)
+            q = asked_quantity(question)
+            if q and not has_quantity(text, *q):
+                return Decision(True, f"the nearest paragraphs give no figure of the kind asked for ({q[0]}{q[1]})")
+            if _PERCENT.search(question) and not re.search(r"%|％|百分之", text):
+                return Decision(True, "the nearest paragraphs give no percentage")
         threshold = self.settings.refusal_threshold_zh if lang == "zh" else self.settings.refusal_threshold_en
         if evidence < threshold:
             return Decision(True, f"the best evidence ({evidence:.3f}) is below the {lang} threshold {threshold}")

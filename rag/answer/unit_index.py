@@ -19,6 +19,13 @@ from rag.corpus.loader import Corpus
 from rag.corpus.records import content_hash
 
 
+def units_dir(settings) -> Path:
+    """Where unit vectors are cached: beside the index (``data/index.units``), not inside it, because a
+    rebuild swaps the index directory whole while most units stay unchanged."""
+    d = settings.path(settings.index.dir)
+    return d.with_name(d.name + ".units")
+
+
 class UnitIndex:
     """Units per paragraph and their unit-length vectors. Cheap constructor; ``load()`` encodes/caches."""
 

@@ -85,6 +85,7 @@ def _ingest(args: argparse.Namespace, settings: Settings) -> int:
             reasons = index.stale_reasons(chunks, settings)
             if not reasons:
                 print(f"index up to date: {len(chunks)} chunks, {index.kind} index at {display_path(directory)}")
+                _answer_units(corpus, encoder, settings)
                 return 0
             _err(f"updating the index: {'; '.join(reasons)}")
 
@@ -100,4 +101,14 @@ def _ingest(args: argparse.Namespace, settings: Settings) -> int:
     finally:
         torch.set_num_threads(threads)
     print(report.summary())
+    _answer_units(corpus, encoder, settings)
     return 0
+
+
+def _answer_units(corpus, encoder, settings: Settings) -> None:
+    """Encode the quotable sentences/sub-items the answer chain scores (cached; only new ones)."""
+    from rag.answer.unit_index import UnitIndex, units_dir
+
+    units = UnitIndex(corpus, encoder, units_dir(settings)).load(progress=True)
+    if units.encoded:  # stderr: stdout is the index summary that scripts read
+        _err(f"answer units: {len(units.vectors)} sentences and sub-items ({units.encoded} encoded)")
