@@ -27,12 +27,13 @@ index: $(STAMP)
 run: index
 	$(BIN)/uncac-qa serve
 
-# Debian's chromium for the Playwright browser test (never `playwright install`: it downloads).
+# Debian's chromium for the Playwright browser test (never `playwright install`: it downloads), and a
+# small CJK font so the test's screenshots show Chinese instead of boxes.
 chromium:
-	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || { \
-	  echo "installing chromium (Debian package) for the browser test"; \
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null && fc-list 2>/dev/null | grep -qi wqy || { \
+	  echo "installing chromium, chromium-driver, fonts-wqy-microhei (Debian packages) for the browser test"; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium chromium-driver >/dev/null; }
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium chromium-driver fonts-wqy-microhei >/dev/null; }
 
 test: $(STAMP) chromium
 	$(BIN)/python -m pytest -q

@@ -9,7 +9,8 @@ Each unit (sentence or "(b) …" item) of the top sources is scored by
 where overlap is the share of the question's Chinese character bigrams found in the unit; for an English
 question, the share of its glossary-translated Chinese terms found in the unit (see
 ``rag.retrieval.glossary``). The rank term carries the fused retrieval order, which is better than the
-paragraph cosine alone for cross-language questions. The best units
+paragraph cosine alone for cross-language questions. For a list question, units that enumerate
+("调职、降级、停职或开除", or a sub-item) get up to LIST more. The best units
 within MARGIN of the best one are quoted in reading order, at most ``max_sentences``. A list question
 ("哪些…", "which…", "what are…") gets the whole list of the best paragraph that has one; a number/date
 question leads with the best sentence holding a number.
@@ -28,6 +29,7 @@ from rag.retrieval.glossary import translate_terms
 LEX = 0.15
 PARA = 0.5
 RANK = 0.02
+LIST = 0.03
 MARGIN = 0.035
 MAX_LIST_ITEMS = 12
 
@@ -73,6 +75,13 @@ def overlap(question: str, text: str) -> float:
     return sum(t in text for t in terms) / len(terms) if terms else 0.0
 
 
+def enumerates(u: Unit) -> float:
+    """0-1: how much a unit reads as a list (sub-items count fully; else 3+ separators)."""
+    if u.sub is not None:
+        return 1.0
+    return min(1.0, sum(u.text.count(c) for c in "、；;") / 3)
+
+
 class ExtractiveAnswerer(Answerer):
     name = "extractive"
 
@@ -81,6 +90,7 @@ class ExtractiveAnswerer(Answerer):
 
     def score_units(self, inp: AnswerInput) -> list[tuple[float, int, Unit]]:
         """(score, source number, unit) for every unit of every source, best first."""
+        listing = question_kind(inp.question) == "list"
         scored: list[tuple[float, int, Unit]] = []
         for src in inp.sources:
             units = inp.units.units(src.key)
@@ -89,6 +99,8 @@ class ExtractiveAnswerer(Answerer):
             cos = inp.units.unit_vectors(src.key) @ inp.qvec
             for u, c in zip(units, cos):
                 s = float(c) + LEX * overlap(inp.question, u.text) + PARA * src.score + RANK / src.n
+                if listing:
+                    s += LIST * enumerates(u)
                 scored.append((s, src.n, u))
         scored.sort(key=lambda t: -t[0])
         return scored

@@ -1,0 +1,90 @@
+"""``POST /api/ask``: the plain JSON endpoint, returning ``AnswerResult.to_json()``.
+
+Body::
+
+    {"question": "…", "doc_ids": ["wg4-2019-l1-add1"], "bodies": ["WG.4"], "years": [2019], "k": 10,
+     "history": [["earlier question", "earlier answer"], …]}
+
+Only ``question`` is required. Errors are ``{"error": "one line"}``, never a traceback: 400 for a body
+that is not a JSON object, 422 for a bad field or a bad question (empty, too long, control characters,
+unknown document), 503 when the engine cannot answer (e.g. index missing), 500 otherwise.
+
+Example::
+
+    curl -s localhost:7860/api/ask -H 'content-type: application/json' \\
+         -d '{"question": "What did the Working Group recommend on whistleblower protection?"}'
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from starlette.concurrency import run_in_threadpool
+
+from rag.errors import QueryError, UncacQAError
+from rag.request import Filters
+from ui.service import Assistant
+
+log = logging.getLogger(__name__)
+
+
+class AskBody(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=False)
+
+    question: str = Field(description="The question, Chinese or English.")
+    doc_ids: list[str] = Field(default_factory=list, description="Only these documents.")
+    bodies: list[str] = Field(default_factory=list, description="Only these bodies (CoSP, WG.4).")
+    years: list[int] = Field(default_factory=list, description="Only these years.")
+    k: int | None = Field(None, ge=1, le=200, description="Chunks retrieved (default retrieval.k).")
+    history: list[tuple[str, str]] = Field(default_factory=list, description="Earlier (question, answer) turns.")
+
+
+def _error(status: int, message: str) -> JSONResponse:
+    return JSONResponse({"error": message}, status_code=status)
+
+
+def validation_message(err: ValidationError) -> str:
+    """The first problem of a pydantic error as one line naming the field (and the allowed ones)."""
+    e = err.errors()[0]
+    field = ".".join(str(p) for p in e["loc"]) or "body"
+    if e["type"] == "extra_forbidden":
+        return f"unknown field {field!r}; allowed: {', '.join(AskBody.model_fields)}"
+    if e["type"] == "missing":
+        return f"field {field!r} is required"
+    return f"field {field!r}: {e['msg']}"
+
+
+def api_router(assistant: Assistant) -> APIRouter:
+    router = APIRouter()
+
+    @router.post("/api/ask")
+    async def ask(request: Request) -> JSONResponse:
+        try:
+            data = json.loads(await request.body())
+        except (ValueError, UnicodeDecodeError):
+            return _error(400, 'the request body must be a JSON object such as {"question": "..."}')
+        if not isinstance(data, dict):
+            return _error(400, f'the request body must be a JSON object, got {type(data).__name__}')
+        try:
+            body = AskBody.model_validate(data)
+        except ValidationError as e:
+            return _error(422, validation_message(e))
+        filters = Filters(tuple(body.doc_ids), tuple(body.bodies), tuple(body.years))
+        try:
+            result = await run_in_threadpool(
+                assistant.ask, body.question, filters=filters, k=body.k, history=tuple(body.history)
+            )
+        except QueryError as e:
+            return _error(422, str(e))
+        except UncacQAError as e:
+            return _error(503, str(e))
+        except Exception:  # never a traceback to the client; the log has it
+            log.exception("POST /api/ask failed")
+            return _error(500, "internal error: the question could not be answered")
+        return JSONResponse(result.to_json())
+
+    return router

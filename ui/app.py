@@ -1,0 +1,78 @@
+"""The whole web app in one FastAPI process: the Gradio chat, the widget, the source viewer, the JSON API.
+
+Routes::
+
+    /                      Gradio chat (Blocks) with sources panel, filters, examples, feedback, zh/en
+    /widget                compact chat only, for an <iframe> (``?lang=en`` for English)
+    /source/<doc_id>       the whole document, paragraph anchors #p12 / #p54-j (plain HTML, no Gradio)
+    POST /api/ask          JSON in, AnswerResult.to_json() out
+    /gradio_api/...        Gradio's own API (gradio_client: ``Client(url).predict(q, api_name="/ask")``)
+    /healthz               {"status": "ok", "documents": N, "paragraphs": N}
+
+Everything is served from this process: no CDN, no share link, no analytics, no version check.
+
+Example::
+
+    app = create_app(Engine(settings).load())
+    uvicorn.run(app, host="127.0.0.1", port=7860)
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+import gradio as gr  # noqa: E402
+from fastapi import FastAPI  # noqa: E402
+from fastapi import Request  # noqa: E402
+from fastapi.responses import JSONResponse, RedirectResponse  # noqa: E402
+
+from ui.api import api_router  # noqa: E402
+from ui.chat import build_chat  # noqa: E402
+from ui.feedback import FeedbackStore  # noqa: E402
+from ui.service import Assistant, EngineLike  # noqa: E402
+from ui.source_view import source_router  # noqa: E402
+from ui.style import CSS, FONT_MONO, FONT_SANS  # noqa: E402
+
+_MOUNT = {
+    "footer_links": [],  # no "built with Gradio"/API/settings links (and no external link at all)
+    "run_history": False,
+    "ssr_mode": False,  # SSR needs a Node server; plain client rendering is served from this process
+    "pwa": False,
+    "mcp_server": False,
+    "css": CSS,
+    # System fonts only: CJK-capable on every OS, nothing downloaded, no Latin/CJK font mixing.
+    "theme": gr.themes.Default(font=FONT_SANS, font_mono=FONT_MONO),
+    "show_error": True,  # an error's one-line message (never a traceback) reaches the page
+}
+
+
+def create_app(engine: EngineLike, *, store: FeedbackStore | None = None) -> FastAPI:
+    """Build the app around an already loaded engine (``Engine(settings).load()`` or a test double).
+
+    ``store`` defaults to ``<settings.ui.data_dir>/feedback.sqlite3``.
+    """
+    assistant = Assistant(engine, store)
+    settings = assistant.settings
+    app = FastAPI(title="uncac-qa", docs_url=None, redoc_url=None, openapi_url=None)
+    app.state.assistant = assistant
+
+    @app.get("/healthz", include_in_schema=False)
+    def healthz() -> JSONResponse:
+        c = assistant.corpus
+        return JSONResponse({"status": "ok", "documents": len(c.documents), "paragraphs": len(c)})
+
+    @app.get("/widget", include_in_schema=False)
+    def widget_slash(request: Request) -> RedirectResponse:
+        query = f"?{request.url.query}" if request.url.query else ""
+        return RedirectResponse(f"/widget/{query}", status_code=307)
+
+    app.include_router(source_router(assistant.corpus, default_lang=settings.ui.language))
+    app.include_router(api_router(assistant))
+    mount = dict(_MOUNT, server_name=settings.ui.host, server_port=settings.ui.port)
+    # Starlette matches in order: the routes above, then /widget, then the chat at / catches the rest.
+    gr.mount_gradio_app(app, build_chat(assistant, compact=True).queue(), path="/widget", **mount)
+    gr.mount_gradio_app(app, build_chat(assistant).queue(default_concurrency_limit=4), path="/", **mount)
+    return app

@@ -1,0 +1,117 @@
+"""Interface strings in Chinese and English. Every key has both; ``t(key, lang)`` picks one.
+
+Document text is never translated (the documents are Chinese); only the interface around it is.
+
+Example::
+
+    t("send", "en")                      # "Ask"
+    t("too_long", "zh", n=2100, limit=2000)
+"""
+
+from __future__ import annotations
+
+from rag.errors import UncacQAError, one_of
+
+LANGS: tuple[str, ...] = ("zh", "en")
+
+STRINGS: dict[str, dict[str, str]] = {
+    "title": {"zh": "反腐败公约缔约国会议文件问答", "en": "UNCAC Conference of the States Parties: document Q&A"},
+    "subtitle": {
+        "zh": "根据缔约国会议及其工作组的中文文件作答，每个论断都附联合国文件引文，点击即可查看原段落。",
+        "en": "Answers from the Chinese documents of the Conference and its working groups; every claim carries "
+        "a UN citation that opens the paragraph.",
+    },
+    "widget_title": {"zh": "缔约国会议文件问答", "en": "UNCAC CoSP document Q&A"},
+    "language": {"zh": "界面语言", "en": "Interface language"},
+    "chat": {"zh": "对话", "en": "Conversation"},
+    "question": {"zh": "问题", "en": "Question"},
+    "placeholder": {
+        "zh": "用中文或英文提问，例如：工作组关于资产申报提出了什么建议？",
+        "en": "Ask in Chinese or English, e.g. What did the Working Group recommend on whistleblower protection?",
+    },
+    "chat_placeholder": {
+        "zh": "在下方输入问题，或点击示例问题。回答中的每条引文都可点击，打开文件中的原段落。",
+        "en": "Type a question below, or click an example. Every citation in an answer opens its paragraph in the document.",
+    },
+    "send": {"zh": "提问", "en": "Ask"},
+    "new_chat": {"zh": "新对话", "en": "New conversation"},
+    "filters": {"zh": "筛选", "en": "Filters"},
+    "filter_docs": {"zh": "文件", "en": "Documents"},
+    "filter_bodies": {"zh": "机构", "en": "Body"},
+    "filter_years": {"zh": "年份", "en": "Year"},
+    "examples": {"zh": "示例问题", "en": "Example questions"},
+    "sources": {"zh": "来源段落", "en": "Sources"},
+    "sources_empty": {
+        "zh": "提问后，回答所引用的段落会完整显示在这里。",
+        "en": "Ask a question: the paragraphs the answer cites appear here in full.",
+    },
+    "searching": {"zh": "正在检索文件……", "en": "Searching the documents…"},
+    "not_found": {"zh": "未在文件中找到答案。", "en": "Not found in the documents."},
+    "nearest": {"zh": "最接近的段落：", "en": "The nearest paragraphs are:"},
+    "copy": {"zh": "复制引文", "en": "Copy citation"},
+    "copied": {"zh": "已复制", "en": "Copied"},
+    "official": {"zh": "联合国正式文件", "en": "Official UN document"},
+    "unsupported": {"zh": "（无来源支持）", "en": "(not supported by a source)"},
+    "empty": {
+        "zh": "问题为空：请输入中文或英文问题。",
+        "en": "The question is empty: type a question in Chinese or English.",
+    },
+    "too_long": {
+        "zh": "问题太长（{n} 个字符），上限为 {limit} 个字符，请缩短后再问。",
+        "en": "The question is too long ({n} characters); the limit is {limit}. Shorten it and ask again.",
+    },
+    "control_char": {
+        "zh": "问题中含有控制字符（{code}），请删除后再问。",
+        "en": "The question contains a control character ({code}); remove it and ask again.",
+    },
+    "bad_input": {"zh": "无法处理该问题：{msg}", "en": "This question cannot be answered: {msg}"},
+    "internal_error": {
+        "zh": "内部错误，未能回答该问题。请重试；如仍失败，请联系管理员。",
+        "en": "Internal error: the question could not be answered. Try again, or tell the administrator.",
+    },
+    "feedback_comment": {"zh": "反馈意见（可选）", "en": "Feedback comment (optional)"},
+    "feedback_placeholder": {
+        "zh": "写下意见，再点击回答下方的“赞”或“踩”图标；或点击“发送意见”，补充到上一次评价",
+        "en": "Write a comment, then click thumbs up or down under an answer, or 'Send comment' to add it to your last rating",
+    },
+    "feedback_send": {"zh": "发送意见", "en": "Send comment"},
+    "feedback_thanks": {"zh": "感谢反馈，已保存。", "en": "Thank you: your feedback is saved."},
+    "feedback_comment_saved": {"zh": "意见已保存。", "en": "Comment saved."},
+    "feedback_none": {
+        "zh": "请先点击某个回答下方的“赞”或“踩”图标。",
+        "en": "First click thumbs up or thumbs down under an answer.",
+    },
+    "feedback_not_answer": {"zh": "只能评价回答。", "en": "Only answers can be rated."},
+    "notice": {"zh": "提示", "en": "Note"},
+    "viewer_back": {"zh": "返回问答", "en": "Back to the Q&A"},
+    "viewer_symbol": {"zh": "文号", "en": "Symbol"},
+    "viewer_date": {"zh": "日期", "en": "Date"},
+    "viewer_body": {"zh": "机构", "en": "Body"},
+    "viewer_session": {"zh": "会议", "en": "Session"},
+    "viewer_agenda": {"zh": "议程项目", "en": "Agenda item"},
+    "viewer_official": {"zh": "正式链接", "en": "Official link"},
+    "viewer_front": {"zh": "文件首页", "en": "Front matter"},
+    "viewer_footnotes": {"zh": "脚注", "en": "Footnotes"},
+    "viewer_none": {"zh": "无", "en": "none"},
+    "not_found_title": {"zh": "未找到文件", "en": "Document not found"},
+    "not_found_body": {
+        "zh": "没有这份文件。可查看的文件：",
+        "en": "There is no such document. The documents are:",
+    },
+}
+
+
+def t(key: str, lang: str, **fmt: object) -> str:
+    """The interface string ``key`` in ``lang`` (``zh`` or ``en``), formatted with ``fmt``.
+
+    >>> t("send", "zh")
+    '提问'
+    """
+    try:
+        entry = STRINGS[key]
+    except KeyError:
+        raise UncacQAError(f"unknown interface string {key!r}") from None
+    if lang not in LANGS:
+        raise UncacQAError(f"interface language {one_of(lang, LANGS)}")
+    text = entry[lang]
+    return text.format(**fmt) if fmt else text
