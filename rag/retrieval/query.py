@@ -95,25 +95,6 @@ class QueryRefs:
         """Regexes that find a mention of any named resolution, article or symbol in paragraph text."""
         return self.resolution_patterns() + self.article_patterns() + [re.compile(re.escape(s)) for s in self.symbols]
 
-    def meeting_patterns(self) -> list[re.Pattern[str]]:
-        return [re.compile(rf"第\s*(?:{n}|{to_chinese_numeral(n)})\s*(?:次会议|届会议|届会)|\b{_ORDINALS[n - 1] if n <= 20 else n}\s+(?:meeting|session)", re.I)
-                for n in self.meetings]
-
-    def year_patterns(self) -> list[re.Pattern[str]]:
-        return [re.compile(rf"(?<!\d){y}(?!\d)") for y in self.years]
-
-    def patterns(self) -> list[re.Pattern[str]]:
-        """Regexes that find a mention of each reference in Chinese paragraph text (spacing-tolerant)."""
-        pats: list[re.Pattern[str]] = []
-        for r in self.resolutions:
-            a, b = (x.strip() for x in r.split("/"))
-            pats.append(re.compile(rf"(?<!\d){a}\s*/\s*{b}(?!\d)\s*号?\s*决议|resolution\s+{a}/{b}\b", re.I))
-        for n in self.articles:
-            pats.append(re.compile(rf"第\s*(?:{n}|{to_chinese_numeral(n)})\s*条|第\s*(?:[\d、，和至\-\s]+、\s*)?{n}(?:\s*[、，和至-]\s*\d+)*\s*条|article\s+{n}\b", re.I))
-        for s in self.symbols:
-            pats.append(re.compile(re.escape(s)))
-        return pats
-
 
 def parse_refs(query: str) -> QueryRefs:
     """Find symbols, paragraph numbers, resolutions and articles named in a query.
