@@ -12,7 +12,7 @@ unknown document), 503 when the engine cannot answer (e.g. index missing), 500 o
 Example::
 
     curl -s localhost:7860/api/ask -H 'content-type: application/json' \\
-         -d '{"question": "What did the Working Group recommend on whistleblower protection?"}'
+         -d '{"question": "What has UNODC done to protect whistleblowers?"}'
 """
 
 from __future__ import annotations

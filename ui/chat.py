@@ -37,7 +37,7 @@ log = logging.getLogger(__name__)
 EXAMPLES: tuple[str, ...] = (
     "工作组关于资产申报提出了什么建议？",
     "2020年预防腐败问题工作组会议以什么形式举行？",
-    "What did the Working Group recommend on whistleblower protection?",
+    "What has UNODC done to protect whistleblowers?",
     "What kinds of technical assistance did States parties need?",
 )
 STREAM_DELAY_S = 0.04  # between streamed sentences: enough for the eye, nothing for the latency

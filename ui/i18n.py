@@ -27,7 +27,7 @@ STRINGS: dict[str, dict[str, str]] = {
     "question": {"zh": "问题", "en": "Question"},
     "placeholder": {
         "zh": "用中文或英文提问，例如：工作组关于资产申报提出了什么建议？",
-        "en": "Ask in Chinese or English, e.g. What did the Working Group recommend on whistleblower protection?",
+        "en": "Ask in Chinese or English, e.g. What has UNODC done to protect whistleblowers?",
     },
     "chat_placeholder": {
         "zh": "在下方输入问题，或点击示例问题。回答中的每条引文都可点击，打开文件中的原段落。",

@@ -65,14 +65,17 @@ def _bigrams(s: str) -> set[str]:
     return {a + b for a, b in zip(cjk, cjk[1:]) if not (a in _Q_STOP and b in _Q_STOP)}
 
 
-def overlap(question: str, text: str) -> float:
+def overlap(question: str, text: str, idf=None) -> float:
     """Share of the question's CJK bigrams that occur in ``text``; for a question with no Chinese, the
-    share of its glossary terms that occur in ``text`` (0 when it has none)."""
+    share of its glossary terms that occur in ``text``, each term weighted by ``idf(term)`` when given
+    (so "举报人" outweighs "毒品和犯罪问题办公室", which is everywhere). 0 when it has no terms."""
     q = _bigrams(question)
     if q:
         return len(q & _bigrams(text)) / len(q)
     terms = [t for t in translate_terms(question) if not t.isdigit() and len(t) > 1]
-    return sum(t in text for t in terms) / len(terms) if terms else 0.0
+    weights = [idf(t) if idf else 1.0 for t in terms]
+    total = sum(weights)
+    return sum(w for t, w in zip(terms, weights) if t in text) / total if total else 0.0
 
 
 def enumerates(u: Unit) -> float:
@@ -98,7 +101,7 @@ class ExtractiveAnswerer(Answerer):
                 continue
             cos = inp.units.unit_vectors(src.key) @ inp.qvec
             for u, c in zip(units, cos):
-                s = float(c) + LEX * overlap(inp.question, u.text) + PARA * src.score + RANK / src.n
+                s = float(c) + LEX * overlap(inp.question, u.text, inp.units.idf) + PARA * src.score + RANK / src.n
                 if listing:
                     s += LIST * enumerates(u)
                 scored.append((s, src.n, u))

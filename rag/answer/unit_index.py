@@ -8,6 +8,7 @@ changed paragraph re-encodes only its own units, and a different model never reu
 
 from __future__ import annotations
 
+import math
 import os
 import tempfile
 from pathlib import Path
@@ -38,6 +39,7 @@ class UnitIndex:
         self._rows: dict[tuple[str, int], np.ndarray] = {}
         self.vectors = np.zeros((0, 0), dtype=np.float32)
         self.encoded = 0  # how many units the last load() had to encode (0 = all from cache)
+        self._idf: dict[str, float] = {}
 
     @property
     def cache_file(self) -> Path:
@@ -77,6 +79,14 @@ class UnitIndex:
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
+
+    def idf(self, term: str) -> float:
+        """Inverse document frequency of ``term`` over all units, ln(N / (1 + df)), floored at 0 (cached)."""
+        if term not in self._idf:
+            n = sum(len(us) for us in self._units.values())
+            df = sum(term in u.text for us in self._units.values() for u in us)
+            self._idf[term] = max(0.0, math.log(n / (1 + df))) if n else 0.0
+        return self._idf[term]
 
     def units(self, key: tuple[str, int]) -> list[Unit]:
         return self._units.get(key, [])

@@ -18,7 +18,7 @@ import pytest
 pytestmark = pytest.mark.slow
 
 ZH = "工作组关于资产申报提出了什么建议？"
-EN = "What did the Working Group recommend on whistleblower protection?"
+EN = "What has UNODC done to protect whistleblowers?"
 HIGHLIGHT = "rgb(255, 241, 184)"  # --target in the viewer's CSS
 
 
@@ -108,15 +108,13 @@ def test_delegate_asks_reads_sources_and_gives_feedback(browser, real_server, en
     page.locator("#lang label", has_text="English").click()
     page.wait_for_function("() => document.querySelector('#send').innerText.trim() === 'Ask'")
     want_en = engine.ask(EN)
+    assert not want_en.refused and want_en.citations
     _ask(page, EN, 1)
     answer = _last_answer(page)
     links = answer.locator("a.cite")
-    assert links.count() >= 1  # citations, or, for a refusal, the nearest paragraphs
-    if want_en.refused:
-        assert "Not found in the documents" in answer.inner_text()
-        assert links.first.get_attribute("href").startswith(f"/source/{want_en.retrieved[0].doc_id}#p")
-    else:
-        assert links.first.inner_text() == want_en.citations[0].label_en
+    assert links.count() >= 1
+    assert links.first.inner_text() == want_en.citations[0].label_en
+    assert "The documents state" in answer.inner_text()
     page.screenshot(path=artifacts / "04-answer-en.png")
 
     # 4. 👎 with a comment: stored in SQLite with the question and its citations.
