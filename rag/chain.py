@@ -26,6 +26,7 @@ from rag.corpus.loader import Corpus
 from rag.errors import LLMError
 from rag.request import AskRequest
 from rag.result import REFUSAL, AnswerResult, AnswerSentence, Retrieved
+from rag.retrieval.glossary import named_entities
 from rag.retrieval.searcher import Hit, HybridSearcher
 from rag.text import script_of
 
@@ -101,9 +102,24 @@ class AnswerChain:
 
     def _context(self, s: State) -> State:
         s.t_answer = time.perf_counter()
+        s.hits = self.promote_entities(s.request.question, s.hits)
         s.sources = build_sources(s.hits, self.corpus, max_paragraphs=self.settings.context_paragraphs,
                                   max_tokens=self.settings.context_tokens)
         return s
+
+    def promote_entities(self, question: str, hits: list[Hit]) -> list[Hit]:
+        """Chunks mentioning the organisations/places the question names move first (stable otherwise):
+        "the OSCE round table" must be answered from the paragraph about the OSCE, even when another
+        round table ranked higher."""
+        entities = named_entities(question)
+        if not entities:
+            return hits
+
+        def mentions(h: Hit) -> int:
+            text = h.chunk.embed_text + self.refusal.meta_text(h.chunk.doc_id)
+            return sum(any(f in text for f in forms) for forms in entities)
+
+        return sorted(hits, key=lambda h: -mentions(h))
 
     def evidence(self, s: State) -> float:
         """Strength of the best evidence: the best cosine of a retrieved chunk with the question."""
@@ -113,8 +129,8 @@ class AnswerChain:
         notice = None
         sentences: list[AnswerSentence] = []
         citations: list = []
-        top_texts = [src.text for src in s.sources[:3]]
-        decision = self.refusal.decide(s.request.question, s.lang, self.evidence(s), self.searcher.allowed_docs(s.request.filters), top_texts)
+        top = [(src.paragraph.doc_id, src.text) for src in s.sources]
+        decision = self.refusal.decide(s.request.question, s.lang, self.evidence(s), self.searcher.allowed_docs(s.request.filters), top)
         refused = not s.sources or decision.refused
         if decision.refused:
             notice = f"refused: {decision.reason}"

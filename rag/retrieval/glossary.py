@@ -1,4 +1,4 @@
-"""English -> Chinese terminology for cross-language search.
+"""English -> Chinese terminology for cross-language search, and the named entities a question names.
 
 An English question shares no words with a Chinese document, so BM25 alone is noise for it (MRR .15
 measured) and the multilingual encoder carries it alone (.53). Translating the question's UNCAC terms,
@@ -7,35 +7,75 @@ forms) gives BM25 real Chinese words to match; numbers (years, resolution number
 
 >>> sorted(translate_terms("What did the Working Group recommend on whistleblowers in 2017?"))
 ['2017', '举报人', '工作组', '建议']
+>>> named_entities("How does Brazil's Transparency Portal work?"), named_entities("新加坡贪污调查局有哪些做法？")
+([('巴西',)], [('新加坡',)])
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
 import yaml
 
 GLOSSARY_FILE = Path(__file__).with_name("glossary_en_zh.yaml")
+ENTITY_SECTIONS = ("organizations", "places")
+
+
+@dataclass(frozen=True)
+class Glossary:
+    pattern: re.Pattern[str]  # every English key, longest first, optional plural ending
+    zh: dict[str, tuple[str, ...]]  # English key -> Chinese forms
+    entities: frozenset[str]  # English keys that name an organisation or a place
+    zh_entities: tuple[tuple[str, ...], ...]  # Chinese forms of each entity, for Chinese questions
 
 
 @lru_cache(maxsize=4)
-def load_glossary(path: Path = GLOSSARY_FILE) -> tuple[re.Pattern[str], dict[str, tuple[str, ...]]]:
+def load_glossary(path: Path = GLOSSARY_FILE) -> Glossary:
     data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    terms = {str(k).lower().replace("’", "'"): tuple(v if isinstance(v, list) else [v]) for k, v in data.items()}
-    # Longest first so "working group on prevention" wins over "working group"; optional plural ending.
-    alts = sorted(terms, key=len, reverse=True)
+    zh: dict[str, tuple[str, ...]] = {}
+    entities: set[str] = set()
+    for section, entries in data.items():
+        for k, v in (entries or {}).items():
+            key = str(k).lower().replace("’", "'")
+            zh[key] = tuple(v if isinstance(v, list) else [v])
+            if section in ENTITY_SECTIONS:
+                entities.add(key)
+    alts = sorted(zh, key=len, reverse=True)  # "working group on prevention" before "working group"
     pattern = re.compile(r"(?<![\w-])(" + "|".join(re.escape(a) for a in alts) + r")(?:s|es)?(?![\w-])")
-    return pattern, terms
+    zh_entities = tuple(dict.fromkeys(zh[k] for k in entities))
+    return Glossary(pattern, zh, frozenset(entities), zh_entities)
+
+
+def _matches(text: str) -> list[str]:
+    g = load_glossary()
+    return [m.group(1) for m in g.pattern.finditer(text.lower().replace("’", "'"))]
 
 
 def translate_terms(text: str) -> list[str]:
     """Chinese search terms for the glossary phrases in ``text``, plus its numbers, without duplicates."""
-    pattern, terms = load_glossary()
-    low = text.lower().replace("’", "'")
-    out: list[str] = []
-    for m in pattern.finditer(low):
-        out += terms[m.group(1)]
+    g = load_glossary()
+    out: list[str] = [t for key in _matches(text) for t in g.zh[key]]
     out += re.findall(r"\d+(?:/\d+)?", text)
     return list(dict.fromkeys(out))
+
+
+def named_entities(question: str) -> list[tuple[str, ...]]:
+    """The organisations and places a question names, each as its accepted Chinese forms.
+
+    English questions are matched on the glossary's English keys; Chinese ones on the Chinese forms
+    (longest first, so "阿拉伯联合酋长国" is one entity, not also "阿拉伯").
+    """
+    g = load_glossary()
+    if re.search(r"[\u4e00-\u9fff]", question):
+        found: list[tuple[str, ...]] = []
+        rest = question
+        for forms in sorted(g.zh_entities, key=lambda f: -max(map(len, f))):
+            hit = next((f for f in sorted(forms, key=len, reverse=True) if f in rest), None)
+            if hit:
+                found.append(forms)
+                rest = rest.replace(hit, "\x00")
+        return found
+    return list(dict.fromkeys(g.zh[k] for k in _matches(question) if k in g.entities))

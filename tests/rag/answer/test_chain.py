@@ -143,3 +143,13 @@ def test_unreachable_endpoint_falls_back_to_extractive(engine):
     r = llm_chain(engine, chat_model(settings)).invoke(engine.request("工作组有哪些职能？"))
     assert r.backend == "extractive" and not r.refused and r.citations
     assert "LLM endpoint failed" in r.notice
+
+
+def test_question_naming_an_absent_country_is_refused(engine):
+    r = engine.ask("新加坡贪污调查局在预防腐败方面有哪些做法？")
+    assert r.refused and "新加坡" in r.notice and r.retrieved
+
+
+def test_paragraphs_naming_the_asked_entity_come_first(engine):
+    r = engine.ask("What did the panellist from Mauritius say about effective anti-corruption agencies?")
+    assert not r.refused and r.citations[0].para == 18 and r.citations[0].doc_id == "wg4-report-2020"

@@ -50,7 +50,24 @@ def test_decisions(policy, settings):
     assert policy.decide("资产申报", "zh", t + 0.01, None) .refused is False
     d = policy.decide("资产申报", "zh", t - 0.01, None)
     assert d.refused and "below the zh threshold" in d.reason
-    d = policy.decide("每年收到多少起腐败举报？", "zh", 0.99, None, ["西班牙设立了协调部门。"])
+    d = policy.decide("每年收到多少起腐败举报？", "zh", 0.99, None, [("x", "西班牙设立了协调部门。")])
     assert d.refused and "no figure" in d.reason
-    d = policy.decide("What percentage of assets?", "en", 0.99, None, ["没有百分比数字的文本。"])
+    d = policy.decide("What percentage of assets?", "en", 0.99, None, [("x", "没有百分比数字的文本。")])
     assert d.refused and "percentage" in d.reason
+
+
+def test_quoted_names_the_documents_never_use(policy):
+    d = policy.decide("工作组对“旋转门”问题提出了什么建议？", "zh", 0.99, None)
+    assert d.refused and "“旋转门”" in d.reason
+    assert not policy.decide("《马拉喀什预防腐败宣言》的后续行动是什么？", "zh", 0.99, None).refused
+    assert not policy.decide('What is the "revolving door" problem?', "en", 0.99, None).refused  # not checkable
+
+
+def test_named_entities_must_be_in_the_evidence(policy, corpus):
+    p = corpus.paragraph("wg4-report-2020", 21)  # Spain's anti-fraud coordination service
+    assert not policy.decide("西班牙设立了哪些反腐败机构？", "zh", 0.99, None, [(p.doc_id, p.text)]).refused
+    d = policy.decide("新加坡贪污调查局有哪些做法？", "zh", 0.99, None, [(p.doc_id, p.text)])
+    assert d.refused and "新加坡" in d.reason
+    # a venue written only in the document's session metadata counts as mentioned
+    q = corpus.paragraph("wg4-report-2017", 35)
+    assert not policy.decide("What was said in Vienna about education?", "en", 0.99, None, [(q.doc_id, q.text)]).refused
