@@ -204,24 +204,29 @@ def plot_recall_at_k(runs: Sequence[EvalRun], path: Path) -> None:
     plt.close(fig)
 
 
+def _grouped_bars(ax, runs: Sequence[EvalRun], groups: Sequence[tuple[str, str | None]], metric: str,
+                  colors: tuple[str, str]) -> None:
+    """One bar per (run, group) for ``metric``, runs side by side within each group, values printed."""
+    width = 0.8 / len(runs)
+    for n, run in enumerate(runs):
+        ys = [(_group(run, g, v) or {"metrics": {}})["metrics"].get(metric) or 0.0 for g, v in groups]
+        xs = [i + (n - (len(runs) - 1) / 2) * width for i in range(len(groups))]
+        bars = ax.bar(xs, ys, width, label=run.label, color=colors[n % 2], hatch=None if n == 0 else "//", edgecolor="white")
+        for bar, y in zip(bars, ys):
+            ax.text(bar.get_x() + bar.get_width() / 2, y + 0.01, f"{y:.2f}", ha="center", va="bottom", fontsize=7)
+    ax.set_xticks(range(len(groups)))
+    ax.set_ylim(0, 1.12)
+    ax.grid(axis="y", alpha=0.3)
+
+
 def plot_by_type(runs: Sequence[EvalRun], path: Path) -> None:
     plt = _plt()
     types = [t for t in runs[0].summary["type"] if t != "unanswerable"]
     fig, axes = plt.subplots(2, 2, figsize=(8.4, 5.8), dpi=110, sharey=True)
-    width = 0.8 / len(runs)
     for ax, m in zip(axes.flat, TYPE_METRICS):
-        for n, run in enumerate(runs):
-            ys = [(_group(run, "type", t) or {"metrics": {}})["metrics"].get(m) or 0.0 for t in types]
-            xs = [i + (n - (len(runs) - 1) / 2) * width for i in range(len(types))]
-            bars = ax.bar(xs, ys, width, label=run.label, color=["#2e86c1", "#f39c12"][n % 2],
-                          hatch=None if n == 0 else "//", edgecolor="white")
-            for bar, y in zip(bars, ys):
-                ax.text(bar.get_x() + bar.get_width() / 2, y + 0.01, f"{y:.2f}", ha="center", va="bottom", fontsize=7)
-        ax.set_xticks(range(len(types)))
+        _grouped_bars(ax, runs, [("type", t) for t in types], m, ("#2e86c1", "#f39c12"))
         ax.set_xticklabels([f"{t}\n(n={_group(runs[0], 'type', t)['n']})" for t in types], fontsize=8)
         ax.set_title(NICE[m], fontsize=10)
-        ax.set_ylim(0, 1.12)
-        ax.grid(axis="y", alpha=0.3)
     fig.suptitle("Per question type (answerable types)", fontsize=11, y=0.99)
     fig.tight_layout()
     if len(runs) > 1:  # under the title, outside the axes: a legend inside would cover bars
@@ -237,20 +242,10 @@ def plot_refusal(runs: Sequence[EvalRun], path: Path) -> None:
     plt = _plt()
     groups = [("overall", None), *(("lang", v) for v in runs[0].summary["lang"])]
     fig, axes = plt.subplots(1, 2, figsize=(8.0, 3.4), dpi=110, sharey=True)
-    width = 0.8 / len(runs)
     for ax, m in zip(axes, ("refusal_correct", "false_refusal")):
-        for n, run in enumerate(runs):
-            ys = [(_group(run, g, v) or {"metrics": {}})["metrics"].get(m) or 0.0 for g, v in groups]
-            xs = [i + (n - (len(runs) - 1) / 2) * width for i in range(len(groups))]
-            bars = ax.bar(xs, ys, width, label=run.label, color=["#27ae60", "#8e44ad"][n % 2],
-                          hatch=None if n == 0 else "//", edgecolor="white")
-            for bar, y in zip(bars, ys):
-                ax.text(bar.get_x() + bar.get_width() / 2, y + 0.01, f"{y:.2f}", ha="center", va="bottom", fontsize=7)
-        ax.set_xticks(range(len(groups)))
+        _grouped_bars(ax, runs, groups, m, ("#27ae60", "#8e44ad"))
         ax.set_xticklabels([v or "overall" for _, v in groups])
         ax.set_title(NICE[m] + (" (higher is better)" if m == "refusal_correct" else " (lower is better)"), fontsize=9)
-        ax.set_ylim(0, 1.12)
-        ax.grid(axis="y", alpha=0.3)
     fig.tight_layout()
     if len(runs) > 1:
         fig.subplots_adjust(top=0.80)

@@ -96,6 +96,24 @@ class QueryRefs:
         return self.resolution_patterns() + self.article_patterns() + [re.compile(re.escape(s)) for s in self.symbols]
 
 
+def _number(word: str) -> int | None:
+    """"12", "十二", "twelfth" or "12th" -> 12."""
+    w = word.lower()
+    if w.isdigit():
+        return int(w)
+    if w in _ORDINALS:
+        return _ORDINALS.index(w) + 1
+    if re.fullmatch(r"\d+(?:st|nd|rd|th)", w):
+        return int(re.sub(r"\D", "", w))
+    return from_chinese_numeral(word)
+
+
+def _numbers(query: str, *patterns: re.Pattern[str]) -> tuple[int, ...]:
+    """The numbers that ``patterns`` (group 1) find in ``query``, in order, without duplicates."""
+    found = (_number(m.group(1)) for rx in patterns for m in rx.finditer(query))
+    return tuple(dict.fromkeys(n for n in found if n))
+
+
 def parse_refs(query: str) -> QueryRefs:
     """Find symbols, paragraph numbers, resolutions and articles named in a query.
 
@@ -108,30 +126,12 @@ def parse_refs(query: str) -> QueryRefs:
     """
     paras = tuple((int(m.group(1)), m.group(2)) for rx in (_PARA_EN, _PARA_ZH) for m in rx.finditer(query))
     res = tuple(dict.fromkeys(re.sub(r"\s", "", m.group(1)) for rx in (_RES_ZH, _RES_EN) for m in rx.finditer(query)))
-    arts: list[int] = []
-    for m in _ART_ZH.finditer(query):
-        v = m.group(1)
-        n = int(v) if v.isdigit() else from_chinese_numeral(v)
-        if n and n not in arts:
-            arts.append(n)
-    for m in _ART_EN.finditer(query):
-        if int(m.group(1)) not in arts:
-            arts.append(int(m.group(1)))
-    meetings: list[int] = []
-    for m in _MEETING_ZH.finditer(query):
-        v = m.group(1)
-        n = int(v) if v.isdigit() else from_chinese_numeral(v)
-        if n and n not in meetings:
-            meetings.append(n)
-    for m in _MEETING_EN.finditer(query):
-        w = m.group(1).lower()
-        n = _ORDINALS.index(w) + 1 if w in _ORDINALS else int(re.sub(r"\D", "", w))
-        if n not in meetings:
-            meetings.append(n)
+    arts = _numbers(query, _ART_ZH, _ART_EN)
+    meetings = _numbers(query, _MEETING_ZH, _MEETING_EN)
     symbols = find_symbols(query)
     bare = _YEAR.sub("", " ".join(symbols))  # years inside a symbol are part of the symbol
     years = tuple(dict.fromkeys(int(y) for y in _YEAR.findall(query) if y not in bare))
-    return QueryRefs(tuple(symbols), paras, res, tuple(arts), tuple(meetings), years)
+    return QueryRefs(tuple(symbols), paras, res, arts, meetings, years)
 
 
 @dataclass(frozen=True)
