@@ -3,8 +3,8 @@
     retrieve (batch: one encoder call) → context (numbered paragraphs within a token budget)
     → answer (extractive, or LLM with extractive fallback) → citation guard → AnswerResult
 
-Each step is a Runnable over a small state dict; ``chain.batch(requests)`` runs a whole evaluation set
-through the same code path as a single question.
+Each step is a Runnable over one ``State`` record per question; ``chain.batch(requests)`` runs a whole
+evaluation set through the same code path as a single question.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 from langchain_core.runnables import Runnable, RunnableConfig, RunnableLambda
 
-from rag.answer.base import AnswerInput, Answerer, Draft
+from rag.answer.base import AnswerInput, Answerer
 from rag.answer.context import Source, build_sources, paragraphs_of
 from rag.answer.guard import CitationGuard
 from rag.answer.refusal import RefusalPolicy
@@ -42,7 +42,6 @@ class State:
     qvec: np.ndarray | None = None
     hits: list[Hit] = field(default_factory=list)
     sources: list[Source] = field(default_factory=list)
-    draft: Draft | None = None
     timings: dict[str, float] = field(default_factory=dict)
     t_answer: float = 0.0
 
@@ -116,7 +115,7 @@ class AnswerChain:
             return hits
 
         def mentions(h: Hit) -> int:
-            text = h.chunk.embed_text + self.refusal.meta_text(h.chunk.doc_id)
+            text = h.chunk.embed_text + self.corpus.meta(h.chunk.doc_id).descriptive_text
             return sum(any(f in text for f in forms) for forms in entities)
 
         return sorted(hits, key=lambda h: -mentions(h))

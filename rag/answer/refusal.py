@@ -92,16 +92,12 @@ class RefusalPolicy:
         for d in corpus.documents:
             m = d.meta
             parts = [p.text + "\n" + p.section_path for p in d.paragraphs]
-            parts += [str(x) for x in (m.title_zh, m.title_en, m.session, m.short_ref, m.short_ref_zh, m.date, m.symbol) if x]
+            parts += [m.descriptive_text] + [str(x) for x in (m.date, m.symbol) if x]
             parts += list(d.front_matter)
             self._text[d.doc_id] = "\n".join(parts)
             self._paras[d.doc_id] = {p.para for p in d.paragraphs}
             self._symbols[d.doc_id] = m.symbol
-            self._meta[d.doc_id] = "\n".join(str(x) for x in (m.title_zh, m.title_en, m.session, m.short_ref, m.short_ref_zh) if x)
-
-    def meta_text(self, doc_id: str) -> str:
-        """A document's title, session and references (where a venue or year may be written)."""
-        return self._meta.get(doc_id, "")
+            self._meta[d.doc_id] = m.descriptive_text
 
     def missing(self, refs: QueryRefs, allowed: set[str] | None) -> list[str]:
         """The references in ``refs`` that no document in scope mentions (human-readable)."""

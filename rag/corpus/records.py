@@ -54,6 +54,12 @@ class DocumentMeta:
         return self.date.year if self.date else None
 
     @property
+    def descriptive_text(self) -> str:
+        """Titles, session and references: where a venue ("Vienna") or a year may be written although
+        no paragraph repeats it."""
+        return "\n".join(str(x) for x in (self.title_zh, self.title_en, self.session, self.short_ref, self.short_ref_zh) if x)
+
+    @property
     def title(self) -> str:
         """Title in the document's own language, falling back to the other one."""
         if self.language == "zh":
