@@ -50,12 +50,11 @@ def bench_build(engine) -> dict[str, Any]:
 
     from embeddings.encoders.sentence_transformer import set_threads
     from embeddings.store import build_index
-    from rag.corpus.chunker import Chunker
+    from rag.corpus.chunker import chunk_corpus
 
     s: Settings = engine.settings
     t0 = time.perf_counter()
-    chunker = Chunker(s.chunking.max_tokens, s.chunking.encoding, s.chunking.prefix)
-    chunks = chunker.chunk(engine.corpus.paragraphs, {d.doc_id: d.meta for d in engine.corpus.documents})
+    chunks = chunk_corpus(engine.corpus, s)
     chunk_s = time.perf_counter() - t0
     threads = torch.get_num_threads()
     set_threads(s.embeddings.index_threads)

@@ -44,16 +44,14 @@ class Engine:
         t0 = time.perf_counter()
         from embeddings.encoders.factory import create_encoder
         from embeddings.encoders.sentence_transformer import set_threads
-        from embeddings.store import load_index
+        from embeddings.store import load_index, read_manifest
         from rag.answer.extractive import ExtractiveAnswerer
         from rag.answer.guard import CitationGuard, support_thresholds
         from rag.answer.unit_index import UnitIndex, units_dir
         from rag.chain import AnswerChain
-        from rag.corpus.chunker import Chunker
+        from rag.corpus.chunker import chunk_corpus
         from rag.corpus.loader import load_corpus
         from rag.retrieval.searcher import HybridSearcher
-
-        from embeddings.store import read_manifest
 
         s = self.settings
         index_dir = s.path(s.index.dir)
@@ -65,9 +63,7 @@ class Engine:
         encoder = create_encoder(s.embeddings)
         encoder.load()
         index = load_index(index_dir, encoder, s)
-        chunker = Chunker(s.chunking.max_tokens, s.chunking.encoding, s.chunking.prefix)
-        chunks = chunker.chunk(corpus.paragraphs, {d.doc_id: d.meta for d in corpus.documents})
-        reasons = index.stale_reasons(chunks, s)
+        reasons = index.stale_reasons(chunk_corpus(corpus, s), s)
         if reasons:
             raise IndexStateError(f"the index at {str(s.index.dir)!r} is out of date ({'; '.join(reasons)}); update it with: uncac-qa ingest")
         set_threads(s.embeddings.index_threads)

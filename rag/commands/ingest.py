@@ -63,15 +63,13 @@ def _added_files(args: argparse.Namespace, directory: Path) -> list[str]:
 @command("ingest", "build or update the search index (FAISS + BM25) from the corpus")(_args)
 def _ingest(args: argparse.Namespace, settings: Settings) -> int:
     from embeddings.store import build_index, display_path, load_index
-    from rag.corpus.chunker import Chunker
+    from rag.corpus.chunker import chunk_corpus
     from rag.corpus.loader import load_corpus
 
     directory = settings.path(settings.index.dir)
     added = _added_files(args, directory)
     corpus = load_corpus(settings, extra=added)  # parse errors surface here, before anything is written
-    metas = {d.doc_id: d.meta for d in corpus.documents}
-    chunker = Chunker(settings.chunking.max_tokens, settings.chunking.encoding, settings.chunking.prefix)
-    chunks = chunker.chunk(corpus.paragraphs, metas)
+    chunks = chunk_corpus(corpus, settings)
 
     from embeddings.encoders.factory import create_encoder
 

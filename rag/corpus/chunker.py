@@ -98,6 +98,13 @@ class Chunker:
         return final
 
 
+def chunk_corpus(corpus, settings) -> list[Chunk]:
+    """The chunks of every paragraph of ``corpus`` under ``settings.chunking``: what ingest indexes and
+    what the engine checks the index against."""
+    c = settings.chunking
+    return Chunker(c.max_tokens, c.encoding, c.prefix).chunk(corpus.paragraphs, {d.doc_id: d.meta for d in corpus.documents})
+
+
 def _clauses(s: str) -> list[str]:
     out, cur = [], ""
     for ch in s:
