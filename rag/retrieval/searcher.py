@@ -51,12 +51,11 @@ class HybridSearcher:
         self.settings = settings
         self.chunks: list[Chunk] = list(index.chunks)
         self._rows_by_para: dict[tuple[str, int], list[int]] = {}
+        doc_rows: dict[str, list[int]] = {}
         for i, c in enumerate(self.chunks):
             self._rows_by_para.setdefault(c.key, []).append(i)
-        self._doc_rows: dict[str, np.ndarray] = {}
-        for i, c in enumerate(self.chunks):
-            self._doc_rows.setdefault(c.doc_id, []).append(i)  # type: ignore[arg-type]
-        self._doc_rows = {d: np.asarray(r) for d, r in self._doc_rows.items()}
+            doc_rows.setdefault(c.doc_id, []).append(i)
+        self._doc_rows = {d: np.asarray(r) for d, r in doc_rows.items()}
         self._symbol_doc = {d.meta.symbol: d.doc_id for d in corpus.documents if d.meta.symbol}
 
     # --- filters ---
