@@ -89,6 +89,7 @@ class RefusalPolicy:
         self._paras: dict[str, set[int]] = {}
         self._symbols: dict[str, str | None] = {}
         self._meta: dict[str, str] = {}  # titles, session: where "Vienna" or "2017" may be written
+        self._normalized: dict[str, str] = {}
         for d in corpus.documents:
             m = d.meta
             parts = [p.text + "\n" + p.section_path for p in d.paragraphs]
@@ -98,21 +99,22 @@ class RefusalPolicy:
             self._paras[d.doc_id] = {p.para for p in d.paragraphs}
             self._symbols[d.doc_id] = m.symbol
             self._meta[d.doc_id] = m.descriptive_text
+            self._normalized[d.doc_id] = normalize_for_match(self._text[d.doc_id])  # for quoted names
 
     def missing(self, refs: QueryRefs, allowed: set[str] | None) -> list[str]:
         """The references in ``refs`` that no document in scope mentions (human-readable)."""
         docs = [d for d in self._text if allowed is None or d in allowed]
-        text = "\n".join(self._text[d] for d in docs)
         named = [
             *zip((f"resolution {r}" for r in refs.resolutions), refs.resolution_patterns()),
             *zip((f"article {a}" for a in refs.articles), refs.article_patterns()),
             *zip((f"meeting/session no. {n}" for n in refs.meetings), refs.meeting_patterns()),
             *zip((str(y) for y in refs.years), refs.year_patterns()),
         ]
-        out = [name for name, pat in named if not pat.search(text)]
+        # Searched document by document, stopping at the first mention: no copy of the corpus per question.
+        out = [name for name, pat in named if not any(pat.search(self._text[d]) for d in docs)]
         for s in refs.symbols:
             owner = next((d for d in docs if self._symbols[d] == s), None)
-            if owner is None and s not in text:
+            if owner is None and not any(s in self._text[d] for d in docs):
                 out.append(s)
             elif owner is not None:
                 out += [f"{s}, para. {n}" for n, _ in refs.paras if n not in self._paras[owner]]
@@ -123,8 +125,8 @@ class RefusalPolicy:
         """``top``: (doc_id, text) of the context paragraphs, in rank order (figures are looked for in the
         first three, named entities in all of them)."""
         gaps = self.missing(parse_refs(question), allowed)
-        scope = normalize_for_match("\n".join(t for d, t in self._text.items() if allowed is None or d in allowed))
-        gaps += [f"“{q}”" for q in quoted_terms(question) if normalize_for_match(q) not in scope]
+        in_scope = [t for d, t in self._normalized.items() if allowed is None or d in allowed]
+        gaps += [f"“{q}”" for q in quoted_terms(question) if not any(normalize_for_match(q) in t for t in in_scope)]
         if gaps:
             return Decision(True, f"the documents never mention {', '.join(gaps)}")
         if top:
