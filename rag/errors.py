@@ -30,7 +30,16 @@ class ModelError(UncacQAError):
 
 
 class QueryError(UncacQAError, ValueError):
-    """A question or a filter is not acceptable (empty, too long, unknown document...)."""
+    """A question or a filter is not acceptable (empty, too long, unknown document...).
+
+    ``key`` and ``params`` name the rule that failed ("too_long", {"n": 2301, "limit": 2000}) so an
+    interface can say it in its own language without parsing the English message.
+    """
+
+    def __init__(self, message: str, *, key: str = "bad_input", **params: object) -> None:
+        super().__init__(message)
+        self.key = key
+        self.params = params
 
 
 class LLMError(UncacQAError):

@@ -44,12 +44,13 @@ def clean_question(question: object, max_chars: int) -> str:
     '资产申报？'
     """
     if not isinstance(question, str):
-        raise QueryError(f"the question must be text, got {type(question).__name__}")
+        raise QueryError(f"the question must be text, got {type(question).__name__}", key="empty")
     q = unicodedata.normalize("NFC", question).strip()
     if not q:
-        raise QueryError("the question is empty: type a question in Chinese or English")
+        raise QueryError("the question is empty: type a question in Chinese or English", key="empty")
     if len(q) > max_chars:
-        raise QueryError(f"the question has {len(q)} characters; the limit is {max_chars}")
+        raise QueryError(f"the question has {len(q)} characters; the limit is {max_chars}", key="too_long", n=len(q), limit=max_chars)
     if m := _CONTROL.search(q):
-        raise QueryError(f"the question contains a control character (U+{ord(m.group()):04X}); remove it and ask again")
+        code = f"U+{ord(m.group()):04X}"
+        raise QueryError(f"the question contains a control character ({code}); remove it and ask again", key="control_char", code=code)
     return re.sub(r"[ \t\r\n]+", " ", q)

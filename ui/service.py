@@ -12,9 +12,7 @@ Example::
 
 from __future__ import annotations
 
-import re
 import threading
-import unicodedata
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -87,8 +85,8 @@ class Assistant:
 def question_problem(question: object, max_chars: int) -> tuple[str, dict[str, Any]] | None:
     """Why a question cannot be asked, as an interface string key and its arguments; None when it is fine.
 
-    Same rules, same order as ``rag.request.clean_question``; the key lets the chat say it in either
-    language (``t(key, lang, **fmt)``).
+    The rule that ``rag.request.clean_question`` reports (``QueryError.key``/``params``); the key lets
+    the chat say it in either language (``t(key, lang, **fmt)``).
 
     >>> question_problem("   ", 2000)
     ('empty', {})
@@ -97,11 +95,4 @@ def question_problem(question: object, max_chars: int) -> tuple[str, dict[str, A
         clean_question(question, max_chars)
         return None
     except QueryError as e:
-        if not isinstance(question, str) or not question.strip():
-            return "empty", {}
-        q = unicodedata.normalize("NFC", question).strip()
-        if len(q) > max_chars:
-            return "too_long", {"n": len(q), "limit": max_chars}
-        if m := re.search(r"control character \((U\+[0-9A-F]{4,6})\)", str(e)):
-            return "control_char", {"code": m.group(1)}
-        return "bad_input", {"msg": str(e)}
+        return e.key, (e.params if e.key != "bad_input" else {"msg": str(e)})
