@@ -17,10 +17,6 @@ _LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
 TERMINAL = tuple("。！？；：!?;:")
 
 
-def is_cjk(ch: str) -> bool:
-    return bool(_CJK.match(ch))
-
-
 def script_of(text: str) -> str:
     """'zh' when the text holds any Han character, else 'en' (used to route queries and frame answers).
 
