@@ -74,7 +74,7 @@ def bench_pieces(engine, questions: list[str]) -> dict[str, list[float]]:
 
     enc, index, rs = engine.encoder, engine.index, engine.settings.retrieval
     kc = rs.candidates
-    times: dict[str, list[float]] = {"encode": [], "dense": [], "bm25": [], "fusion": [], "ask": []}
+    times: dict[str, list[float]] = {"encode": [], "dense": [], "bm25": [], "fusion": [], "ask": [], "answer": []}
     engine.ask(questions[0])  # warm-up: jieba dictionary, first torch call
     for q in questions:
         qv, t = _timed(lambda: enc.encode_queries([q]))
@@ -85,8 +85,10 @@ def bench_pieces(engine, questions: list[str]) -> dict[str, list[float]]:
         times["bm25"].append(t)
         _, t = _timed(lambda: rrf([[r for r, _ in dense[0]], [r for r, _ in bm25[0]]], k=rs.rrf_k))
         times["fusion"].append(t)
-        _, t = _timed(lambda: engine.ask(q))
+        res, t = _timed(lambda: engine.ask(q))
         times["ask"].append(t)
+        # the answer step after retrieval: promotion, refusal, question analysis, reader, guard, render
+        times["answer"].append(res.timings_ms["answer"])
     return times
 
 
@@ -148,6 +150,7 @@ def main(argv: list[str] | None = None) -> int:
     rows.append(_row("dense search", t["dense"], f"index.search_dense, {settings.retrieval.candidates} candidates"))
     rows.append(_row("BM25 search", t["bm25"], "index.search_bm25"))
     rows.append(_row("RRF fusion", t["fusion"], "rag.retrieval.fusion.rrf"))
+    rows.append(_row("answer step", t["answer"], "after retrieval: refusal, question analysis, reader, guard (target <= 5 ms)"))
     rows.append(_row("ask() whole", t["ask"], "retrieve + context + answer + guard"))
     batch_ms = bench_batch(engine, questions)
     rows.append(["ask_batch per question", str(len(questions)), f"{batch_ms / len(questions):.1f}", "–", "–",

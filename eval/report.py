@@ -84,6 +84,18 @@ def matrix_rows(run: EvalRun) -> list[list[str]]:
     return rows
 
 
+ANSWER_TYPE_METRICS = ("recall@5", "mrr", "kf_recall", "cit_precision", "cit_recall", "refusal_correct", "false_refusal")
+
+
+def answer_type_rows(run: EvalRun) -> list[list[str]]:
+    """One row per expected answer type (count, date, person…): n and the answer metrics."""
+    groups = run.summary.get("answer_type") or {}
+    rows = [["answer type", "n", *ANSWER_TYPE_METRICS]]
+    for value, g in groups.items():
+        rows.append([str(value), str(g["n"]), *(_f(g["metrics"].get(m)) for m in ANSWER_TYPE_METRICS)])
+    return rows
+
+
 def _pct(sorted_xs: list[float], q: float) -> float:
     from eval.metrics import percentile
 
@@ -360,6 +372,12 @@ def write_markdown(runs: Sequence[EvalRun], path: Path, meta: dict[str, Any]) ->
     if len(runs) == 2:
         lines += [f"## {runs[0].label} vs {runs[1].label}", "", "Δ = second − first.", "",
                   render_md(compare_rows(runs[0], runs[1])), ""]
+    lines += ["## Per answer type", "", "The question's expected answer type, from the question analyser "
+              "(`rag/answer/question.py`); \"other\" = an untyped how/what question.", ""]
+    for run in runs:
+        if len(runs) > 1:
+            lines += [f"### {run.label}", ""]
+        lines += [render_md(answer_type_rows(run)), ""]
     lines += ["## Figures", ""]
     for name, title in zip(FIGURES, ("recall@k", "per question type", "refusal", "latency")):
         lines += [f"![{title}]({name})", ""]

@@ -132,13 +132,31 @@ class EvalRun:
         return out
 
 
+#: The order in which a question's answer types name its one reported type (a "how many … which" question is a count).
+ANSWER_TYPE_ORDER = ("count", "money", "percent", "date", "person", "place", "org", "reference", "title",
+                     "list", "purpose", "definition")
+
+
+def answer_type(question: str) -> str:
+    """The question's main expected answer type (``rag.answer.question``), or "other" for an untyped
+    "how/what" question; the eval report breaks every metric down by it.
+
+    >>> answer_type("有多少个会员国提交了信息？"), answer_type("Who chaired the meeting?"), answer_type("如何确保机密性？")
+    ('count', 'person', 'other')
+    """
+    from rag.answer.question import analyze
+
+    types = analyze(question).types
+    return next((t for t in ANSWER_TYPE_ORDER if t in types), "other")
+
+
 def score_item(item: QAItem, result: Any) -> dict[str, Any]:
     """The row of one item: grouping fields, then every metric of :data:`ROW_METRICS`.
 
     ``result`` is an ``AnswerResult``; an exception in its place (the engine failed on this item) scores
     as a refused answer with nothing retrieved, so a failure can only lower the numbers.
     """
-    row: dict[str, Any] = {"id": item.id, "lang": item.lang, "type": item.type}
+    row: dict[str, Any] = {"id": item.id, "lang": item.lang, "type": item.type, "answer_type": answer_type(item.question)}
     failed = isinstance(result, Exception)
     ranked = [] if failed else [(r.doc_id, r.para) for r in result.retrieved]
     cited = [] if failed else [(c.doc_id, c.para) for c in result.citations]
@@ -202,7 +220,7 @@ def run_eval(engine, items: Sequence[QAItem], *, label: str = "main", batch_size
             progress(n, len(requests))
     wall = time.perf_counter() - t0
     rows = [score_item(it, res) for it, res in zip(items, results)]
-    summary = aggregate(rows, by=("lang", "type"), metrics=ROW_METRICS)
+    summary = aggregate(rows, by=("lang", "type", "answer_type"), metrics=ROW_METRICS)
     latency = latency_summary(r["latency_ms"] for r in rows if r["latency_ms"] is not None)
     latency["wall_s"] = wall
     latency["per_question_ms"] = wall * 1000 / max(1, len(requests))

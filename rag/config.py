@@ -112,6 +112,9 @@ class RetrievalSettings(_Closed):
     exact_reference_boost: bool = Field(
         True, description="Queries naming a symbol, 'para. N', a resolution or an article surface the paragraphs that mention it."
     )
+    glossary: bool = Field(
+        True, description="Search Latin-script queries' BM25 through their glossary-translated Chinese terms (false: their own words, as a stock pipeline does)."
+    )
 
 
 class AnswerSettings(_Closed):
@@ -145,6 +148,21 @@ class AnswerSettings(_Closed):
     )
 
 
+class ReaderSettings(_Closed):
+    """Weights of the extractive reader (``rag.answer.extractive``); tuned on the dev set (eval/data/qa.jsonl)."""
+
+    lexical_weight: float = Field(0.15, ge=0.0, description="Weight of the question's word overlap with a unit (Chinese bigrams, or glossary terms for English).")
+    paragraph_weight: float = Field(0.5, ge=0.0, description="Weight of the unit's paragraph cosine with the question.")
+    rank_weight: float = Field(0.08, ge=0.0, description="Weight of 1/rank of the unit's paragraph in the fused retrieval.")
+    type_weight: float = Field(0.15, ge=0.0, description="Bonus for a unit holding the asked-for kind of thing (count, date, person...), times its fit 0-1.")
+    type_window: float = Field(0.2, ge=0.0, description="A unit holding the asked-for kind of thing leads over a better-scoring topic sentence without it when within this score of it.")
+    list_weight: float = Field(0.03, ge=0.0, description="Bonus for an enumerating unit when the question asks for a list.")
+    margin: float = Field(0.04, ge=0.0, description="Other units of the lead unit's paragraph within this score of the best are quoted too.")
+    other_margin: float = Field(0.03, ge=0.0, description="Units of other paragraphs are quoted only within this (tighter) margin: each extra paragraph risks a non-gold citation.")
+    max_list_items: int = Field(12, ge=1, description="Most sub-items quoted for a list question.")
+    answerable_sources: int = Field(3, ge=1, description="Top sources searched for the asked-for kind of thing before refusing a typed question (a count, a date, a city...).")
+
+
 class LLMSettings(_Closed):
     base_url: str = Field("http://127.0.0.1:8080/v1", description="OpenAI-compatible endpoint (vLLM, Ollama, llama.cpp server...).")
     model: str = Field("local", description="Model name sent to the endpoint.")
@@ -175,6 +193,7 @@ class Settings(_Closed):
     index: IndexSettings = Field(default_factory=IndexSettings, description="FAISS + BM25 index on disk.")
     retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings, description="Hybrid retriever.")
     answer: AnswerSettings = Field(default_factory=AnswerSettings, description="Answer chain and citation guard.")
+    reader: ReaderSettings = Field(default_factory=ReaderSettings, description="Extractive reader: how units are scored, chosen and refused.")
     llm: LLMSettings = Field(default_factory=LLMSettings, description="Optional OpenAI-compatible LLM answerer.")
     ui: UISettings = Field(default_factory=UISettings, description="Gradio app and HTTP API.")
     eval: EvalSettings = Field(default_factory=EvalSettings, description="Evaluation suite.")

@@ -73,7 +73,7 @@ class Engine:
 
         faiss.omp_set_num_threads(s.embeddings.query_threads)
         searcher = HybridSearcher(index, encoder, corpus, s.retrieval)
-        extractive = ExtractiveAnswerer(s.answer.max_sentences)
+        extractive = ExtractiveAnswerer(s.answer.max_sentences, s.reader)
         answerer = extractive
         if s.answer.backend == "llm":
             from rag.answer.llm import LLMAnswerer, chat_model
@@ -81,7 +81,7 @@ class Engine:
             answerer = LLMAnswerer(chat_model(s.llm), s.answer.max_sentences)
         guard = CitationGuard(corpus, units, encoder, thresholds=support_thresholds(s.answer), unsupported=s.answer.unsupported)
         self.corpus, self.encoder, self.index, self.units, self.searcher = corpus, encoder, index, units, searcher
-        self.chain = AnswerChain(searcher, corpus, units, guard, answerer, extractive, s.answer)
+        self.chain = AnswerChain(searcher, corpus, units, guard, answerer, extractive, s.answer, s.reader)
         self.load_seconds = time.perf_counter() - t0
         log.info("engine loaded in %.1f s", self.load_seconds)
         return self

@@ -21,6 +21,7 @@ class Source:
     paragraph: Paragraph
     score: float  # best cosine of the paragraph's chunks with the question
     text: str  # what the answerer sees (the whole paragraph, or its head if over budget)
+    year: int | None = None  # its document's year, for "2017年和2019年…分别…" questions
 
     @property
     def key(self) -> tuple[str, int]:
@@ -58,7 +59,7 @@ def build_sources(hits: list[Hit], corpus: Corpus, *, max_paragraphs: int, max_t
             n_tok = max_tokens
         else:
             text = p.text
-        out.append(Source(len(out) + 1, p, score, text))
+        out.append(Source(len(out) + 1, p, score, text, corpus.meta(p.doc_id).year))
         used += n_tok
     return out
 

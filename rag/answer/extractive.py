@@ -1,63 +1,51 @@
-"""The default answerer: quotes the sentences and sub-items of the top paragraphs that answer the
-question. No LLM, works offline, never says anything the documents do not say.
+"""The default answerer, an extractive reader: it knows what the question asks for and quotes the
+unit (sentence or "(b) …" item) of the top paragraphs that holds it. No LLM, works offline, never
+says anything the documents do not say.
 
-Each unit (sentence or "(b) …" item) of the top sources is scored by
+1. **Analysis** (``rag.answer.question``): the expected answer types (count, date, person, place,
+   list, purpose…) and the parts of a multi-part question.
+2. **Scoring.** Every unit of the top sources gets
 
-    score = cos(question, unit) + LEX * overlap(question, unit) + PARA * cos(question, its paragraph)
-            + RANK / rank of its paragraph in the retrieval
+       base = cos(question, unit) + lexical_weight * overlap(question, unit)
+              + paragraph_weight * cos(question, its paragraph) + rank_weight / rank of its paragraph
 
-where overlap is the share of the question's Chinese character bigrams found in the unit; for an English
-question, the share of its glossary-translated Chinese terms found in the unit (see
-``rag.retrieval.glossary``). The rank term carries the fused retrieval order, which is better than the
-paragraph cosine alone for cross-language questions. For a list question, units that enumerate
-("调职、降级、停职或开除", or a sub-item) get up to LIST more. The best units
-within MARGIN of the best one are quoted in reading order, at most ``max_sentences``. A list question
-("哪些…", "which…", "what are…") gets the whole list of the best paragraph that has one; a number/date
-question leads with the best sentence holding a number.
+   and, per part, ``+ type_weight * fit`` where ``fit`` (0-1) says how well the unit's typed spans
+   (``rag.answer.spans``) match the part's types: a unit that holds "28 个会员国" beats the topic
+   sentence beside it for "有多少个会员国…"; ``+ list_weight * enumeration`` for a list question.
+3. **Selection.** Each part's best unit leads; a neighbour that continues its subject ("该工具…",
+   "其中…", "这样可确保…") comes with it; other units of the same paragraph within ``margin`` of the
+   best, and of other paragraphs within the tighter ``other_margin``, fill up to ``max_sentences``.
+   A list question gets the whole enumeration (every sub-item) of the best paragraph that has one.
+
+Whether a typed question can be answered at all is decided before drafting
+(``rag.answer.answerability``). The weights are ``reader`` settings (config.yaml), tuned on the dev
+set; the held-out and test sets measure them.
+
+>>> ExtractiveAnswerer().name
+'extractive'
 """
 
 from __future__ import annotations
 
+import math
 import re
-
-import numpy as np
+from dataclasses import dataclass
 
 from rag.answer.base import AnswerInput, Answerer, Draft, DraftSentence
+from rag.answer.question import QuestionAnalysis, QuestionPart, analyze
+from rag.answer.spans import count_matches, enumeration, find_spans
 from rag.answer.units import Unit
+from rag.config import ReaderSettings
 from rag.retrieval.glossary import translate_terms
+from rag.retrieval.query import parse_refs
 
-LEX = 0.15
-PARA = 0.5
-RANK = 0.02
-LIST = 0.03
-MARGIN = 0.035
-MAX_LIST_ITEMS = 12
-
-_LIST_Q = re.compile(
-    r"哪些|哪几|列出|列举|有什么.{0,6}(职能|建议|专题|措施|议程|目标|问题)|包括什么|(职能|议程|专题|目标|要素)(是|有)什么"
-    r"|\b(which|list|what are|what were|name the|enumerate)\b|\bwhat (functions|recommendations|topics|measures|items)\b",
-    re.I,
-)
-_NUM_Q = re.compile(
-    r"多少|几(个|次|项|名|家|届|月|年|国)|何时|什么时候|哪一?年|哪一?天|日期|第几|几号|号决议|哪(个|次)会议"
-    r"|\bhow (many|much|long|often)\b|\bwhen\b|\bwhat (year|date|day|month)\b|\bwhich (resolution|year|date)\b|\bnumber of\b",
-    re.I,
-)
-_DIGIT = re.compile(r"\d|[一二三四五六七八九十]+(次|个|项|年|月|日|届)")
 _Q_STOP = set("什么哪些如何是否怎样为何关于有关的了吗呢和与及在对工作组") | {"?", "？"}
-
-
-def question_kind(question: str) -> str:
-    """'list', 'number' or 'fact' — decides the shape of an extractive answer.
-
-    >>> question_kind("工作组有哪些职能？"), question_kind("How many regional meetings were held?"), question_kind("什么是资产申报？")
-    ('list', 'number', 'fact')
-    """
-    if _NUM_Q.search(question):
-        return "number"
-    if _LIST_Q.search(question):
-        return "list"
-    return "fact"
+# A sentence that starts like this continues the one before it ("该工具…", "其中…", "这样可确保…").
+_CONTINUES = re.compile(
+    r"^(?:该|其(?!他|余|它国)|这(?:样|些|一|个|种|项)?|此(?:外|类|项)?|它|他|她|其中|另外|同时|因此|为此|从而|但|然而|并且|而且|这些)"
+    r"|^(?:these|this|it|they|such|in addition|moreover|however)\b",
+    re.I,
+)
 
 
 def _bigrams(s: str) -> set[str]:
@@ -68,7 +56,11 @@ def _bigrams(s: str) -> set[str]:
 def overlap(question: str, text: str, idf=None) -> float:
     """Share of the question's CJK bigrams that occur in ``text``; for a question with no Chinese, the
     share of its glossary terms that occur in ``text``, each term weighted by ``idf(term)`` when given
-    (so "举报人" outweighs "毒品和犯罪问题办公室", which is everywhere). 0 when it has no terms."""
+    (so "举报人" outweighs "毒品和犯罪问题办公室", which is everywhere). 0 when it has no terms.
+
+    >>> overlap("资产申报制度", "各国的资产申报"), overlap("whistle-blower protection", "保护举报人")
+    (0.5, 1.0)
+    """
     q = _bigrams(question)
     if q:
         return len(q & _bigrams(text)) / len(q)
@@ -78,76 +70,220 @@ def overlap(question: str, text: str, idf=None) -> float:
     return sum(w for t, w in zip(terms, weights) if t in text) / total if total else 0.0
 
 
+def focus_overlap(question: str, text: str, weight) -> float:
+    """Like :func:`overlap` for Chinese, but each question bigram weighted by ``weight(bigram)`` —
+    the reader passes an IDF over the candidate units, so the words that pick out one sentence
+    ("机密性") outweigh the topic words every sentence of the paragraph shares ("专家数据库")."""
+    q = _bigrams(question)
+    if not q:
+        return 0.0
+    t = _bigrams(text)
+    total = sum(weight(b) for b in q)
+    return sum(weight(b) for b in q if b in t) / total if total else 0.0
+
+
 def enumerates(u: Unit) -> float:
     """0-1: how much a unit reads as a list (sub-items count fully; else 3+ separators)."""
-    if u.sub is not None:
-        return 1.0
-    return min(1.0, sum(u.text.count(c) for c in "、；;") / 3)
+    return 1.0 if u.sub is not None else enumeration(u.text)
+
+
+def type_fit(u: Unit, part: QuestionPart) -> float:
+    """0-1: how well the unit holds what ``part`` asks for (the best of its types).
+
+    >>> from rag.answer.question import analyze
+    >>> u = Unit("d", 1, None, "工作组的会议由主席 Alexander Kononov (俄罗斯联邦) 主持。", None, 1)
+    >>> type_fit(u, analyze("Who chaired the meeting?").parts[0]), type_fit(u, analyze("会议何时举行？").parts[0])
+    (1.0, 0.0)
+    """
+    if not part.types:
+        return 0.0
+    kinds = {s.type for s in find_spans(u.text)}
+    best = 0.0
+    for t in part.types:
+        if t == "count":
+            f = count_matches(u.text, *(part.quantity or (None, None))) if part.quantity else (1.0 if "count" in kinds else 0.0)
+        elif t == "person":
+            f = 1.0 if "person" in kinds else 0.7 if "role" in kinds else 0.6 if "org" in kinds else 0.4 if kinds & {"place", "orgx"} else 0.0
+        elif t == "org":
+            f = 1.0 if "org" in kinds else 0.8 if "orgx" in kinds else 0.0
+        elif t == "list":
+            f = enumerates(u)
+        elif t == "title":
+            f = 1.0 if "title" in kinds else 0.0
+        else:
+            f = 1.0 if t in kinds else 0.0
+        best = max(best, f)
+    return best
+
+
+_ORDINAL_STEP = re.compile(r"^(?:第[一二三四五六七八九十]步|第[一二三四五六七八九十][，,、]|首先|其次|再次|最后(?:一步)?|其[一二三四五]|第一|第二|第三)")
+_NUMERAL = {"两": "2", "三": "3", "四": "4", "五": "5", "六": "6", "七": "7", "八": "8", "九": "9", "十": "10"}
+
+
+def _local_idf(units: list[Unit]):
+    """IDF of CJK bigrams over the candidate units (ln(1 + N / df)); unseen bigrams get the top weight."""
+    df: dict[str, int] = {}
+    for u in units:
+        for b in _bigrams(u.text):
+            df[b] = df.get(b, 0) + 1
+    n = max(1, len(units))
+    top = math.log(1 + n)
+    return lambda b: math.log(1 + n / df[b]) if b in df else top
+
+
+def _mentions_year(text: str, year: int) -> bool:
+    return re.search(rf"(?<!\d){year}(?!\d)", text) is not None
+
+
+@dataclass(frozen=True)
+class Scored:
+    base: float  # topic score (cosine, overlap, paragraph, rank)
+    n: int  # source number
+    unit: Unit
+    fits: tuple[float, ...]  # type fit per question part
+
+    def part_score(self, i: int, weights: ReaderSettings, listing: bool) -> float:
+        s = self.base + weights.type_weight * self.fits[i]
+        return s + (weights.list_weight * enumerates(self.unit) if listing else 0.0)
 
 
 class ExtractiveAnswerer(Answerer):
     name = "extractive"
 
-    def __init__(self, max_sentences: int = 4) -> None:
+    def __init__(self, max_sentences: int = 4, settings: ReaderSettings | None = None) -> None:
         self.max_sentences = max_sentences
+        self.settings = settings or ReaderSettings()
 
-    def score_units(self, inp: AnswerInput) -> list[tuple[float, int, Unit]]:
-        """(score, source number, unit) for every unit of every source, best first."""
-        listing = question_kind(inp.question) == "list"
-        scored: list[tuple[float, int, Unit]] = []
-        for src in inp.sources:
-            units = inp.units.units(src.key)
-            if not units:
-                continue
-            cos = inp.units.unit_vectors(src.key) @ inp.qvec
-            for u, c in zip(units, cos):
-                s = float(c) + LEX * overlap(inp.question, u.text, inp.units.idf) + PARA * src.score + RANK / src.n
-                if listing:
-                    s += LIST * enumerates(u)
-                scored.append((s, src.n, u))
-        scored.sort(key=lambda t: -t[0])
-        return scored
+    def score_units(self, inp: AnswerInput, analysis: QuestionAnalysis | None = None) -> list[Scored]:
+        """Every unit of every source with its topic score and per-part type fits, best topic first."""
+        analysis = analysis or analyze(inp.question)
+        w = self.settings
+        zh = analysis.lang == "zh"
+        pool = [(src, u, c) for src in inp.sources
+                for u, c in zip(inp.units.units(src.key), inp.units.unit_vectors(src.key) @ inp.qvec)]
+        idf = _local_idf([u for _s, u, _c in pool])
+        named_subs = {(n, sub) for n, sub in parse_refs(inp.question).paras if sub}
+        multi = len(analysis.parts) > 1
+        out: list[Scored] = []
+        for src, u, c in pool:
+            lex = focus_overlap(inp.question, u.text, idf) if zh else overlap(inp.question, u.text, inp.units.idf)
+            base = float(c) + w.lexical_weight * lex + w.paragraph_weight * src.score + w.rank_weight / src.n
+            if analysis.numbers:  # "截至2011年5月27日…": the unit that repeats the question's figures
+                digits = set(re.findall(r"\d+", u.text))
+                base += w.lexical_weight * sum(d in digits for d in analysis.numbers) / len(analysis.numbers)
+            if any(q in u.text for q in analysis.quoted):
+                base += w.type_weight  # "“透明度队”是什么": the sentence that names it
+            if (u.para, u.sub) in named_subs:
+                base += 2 * w.type_weight  # "para. 54 (e)" names the unit itself
+            fits = []
+            for p in analysis.parts:
+                f = type_fit(u, p)
+                if multi and zh:
+                    f += focus_overlap(p.text, u.text, idf)  # each part's own words ("其首要目标")
+                if p.year is not None:
+                    f += 1.0 if (src.year == p.year or _mentions_year(u.text, p.year)) else -1.0
+                if analysis.list_size and (analysis.list_size in u.text or _NUMERAL.get(analysis.list_size, "#") in u.text):
+                    f += 1.0  # "哪三步" -> "分三步走"
+                fits.append(f)
+            out.append(Scored(base, src.n, u, tuple(fits)))
+        out.sort(key=lambda s: -s.base)
+        return out
 
     def _answer(self, inp: AnswerInput) -> Draft:
-        scored = self.score_units(inp)
+        analysis = analyze(inp.question)
+        scored = self.score_units(inp, analysis)
         if not scored:
             return Draft((), self.name, refused=True)
-        kind = question_kind(inp.question)
-        if kind == "list":
-            listed = self._list_answer(scored)
+        w, listing = self.settings, analysis.is_list
+        if listing:
+            listed = self._list_answer(scored, analysis)
             if listed:
                 return Draft(tuple(listed), self.name)
-        best = scored[0][0]
-        chosen = [(s, n, u) for s, n, u in scored if s >= best - MARGIN][: self.max_sentences]
-        if kind == "number":
-            with_num = next(((s, n, u) for s, n, u in scored[:20] if _DIGIT.search(u.text)), None)
-            if with_num and with_num not in chosen:
-                chosen = [with_num] + chosen[: self.max_sentences - 1]
-            elif with_num:
-                chosen.remove(with_num)
-                chosen.insert(0, with_num)
-            lead, rest = chosen[:1], sorted(chosen[1:], key=lambda t: (t[1], t[2].order))
-            chosen = lead + rest
-        else:
-            chosen.sort(key=lambda t: (t[1], t[2].order))  # sources in rank order, units in reading order
-        return Draft(tuple(self._sentence(n, u, chosen) for _s, n, u in chosen), self.name)
+        chosen: list[Scored] = []
+        leads: list[Scored] = []
+        for i, part in enumerate(analysis.parts):
+            best = max(scored, key=lambda s: s.part_score(i, w, listing))
+            if part.types - {"list"}:
+                # A unit that holds the asked-for thing beats a topic sentence without it, within type_window.
+                floor = best.part_score(i, w, listing) - w.type_window
+                near = [s for s in scored if s.part_score(i, w, listing) >= floor]
+                best = max(near, key=lambda s: (round(min(s.fits[i], 1.0), 1), s.part_score(i, w, listing)))
+            leads.append(best)
+            for s in self._with_context(best, scored):
+                if s not in chosen:
+                    chosen.append(s)
+        limit = self.max_sentences + (len(analysis.parts) - 1) * 2
+        top = max(leads[0].part_score(0, w, listing), scored[0].base)
+        lead_paras = {(s.unit.key) for s in leads}
+        for s in sorted(scored, key=lambda s: -max(s.part_score(i, w, listing) for i in range(len(analysis.parts)))):
+            if len(chosen) >= limit:
+                break
+            score = max(s.part_score(i, w, listing) for i in range(len(analysis.parts)))
+            margin = w.margin if s.unit.key in lead_paras else w.other_margin
+            if s not in chosen and score >= top - margin:
+                chosen.append(s)
+        chosen = chosen[:limit]
+        rank = {s.unit.key: j for j, s in enumerate(leads)}
+        chosen.sort(key=lambda s: (rank.get(s.unit.key, len(rank)), s.n, s.unit.order))
+        pairs = [(s.n, s.unit) for s in chosen]
+        return Draft(tuple(self._sentence(n, u, pairs) for n, u in pairs), self.name)
 
     @staticmethod
-    def _sentence(n: int, u: Unit, chosen) -> DraftSentence:
+    def _with_context(best: Scored, scored: list[Scored]) -> list[Scored]:
+        """The lead unit, with the sentence before it when it starts with a pointer back ("这样可确保…"),
+        and the one after it when that continues the subject ("该工具…", "其中…")."""
+        same = {s.unit.order: s for s in scored if s.n == best.n and s.unit.sub is None}
+        out = [best]
+        if best.unit.sub is None and _CONTINUES.match(best.unit.text) and (prev := same.get(best.unit.order - 1)):
+            out.insert(0, prev)
+        if best.unit.sub is None and (nxt := same.get(best.unit.order + 1)) and _CONTINUES.match(nxt.unit.text):
+            out.append(nxt)
+        steps = [x for o, x in sorted(same.items()) if o > best.unit.order and _ORDINAL_STEP.match(x.unit.text)]
+        if len(steps) >= 2 or (steps and _ORDINAL_STEP.match(best.unit.text)):
+            out += [x for x in steps if x not in out]  # "第一步…第二步…最后一步…": the whole sequence
+        return out
+
+    @staticmethod
+    def _sentence(n: int, u: Unit, chosen: list[tuple[int, Unit]]) -> DraftSentence:
         first_of_list = u.sub is not None and not any(
-            c[1] == n and c[2].sub is not None and c[2].order < u.order for c in chosen
+            m == n and c.sub is not None and c.order < u.order for m, c in chosen
         )
         return DraftSentence(u.text, (n,), u.lead if first_of_list else None)
 
-    def _list_answer(self, scored) -> list[DraftSentence] | None:
-        """The list (sub-items) of the best-scoring paragraph among the top units that has one."""
-        for _s, n, u in scored[: 3 * self.max_sentences]:
-            if u.sub is None and not u.text.endswith(("：", ":")):
-                continue
-            items = sorted({(uu.order, uu.sub): uu for _x, m, uu in scored if m == n and uu.sub is not None}.items())
-            if len(items) < 2:
-                continue
-            items = [uu for _k, uu in items][:MAX_LIST_ITEMS]
-            lead = items[0].lead
-            return [DraftSentence(uu.text, (n,), lead if i == 0 else None) for i, uu in enumerate(items)]
+    def _list_answer(self, scored: list[Scored], analysis: QuestionAnalysis) -> list[DraftSentence] | None:
+        """The whole list of the best paragraph that has one, when that paragraph is about as good as the
+        best unit: its sub-items (with every line after an introducing "…：" sentence), or a run of
+        "；"-separated pieces ("…几个因素：一个或多个反腐败机构具备独立性；综合法律框架；…")."""
+        w = self.settings
+        ranked = sorted(scored, key=lambda s: -s.part_score(0, w, True))
+        best = ranked[0].part_score(0, w, True)
+        for s in ranked[: 3 * self.max_sentences]:
+            if s.part_score(0, w, True) < best - 2 * w.margin:
+                break
+            u, n = s.unit, s.n
+            same = sorted((x.unit for x in scored if x.n == n), key=lambda x: x.order)
+            subs = [x for x in same if x.sub is not None]
+            if (u.sub is not None or u.text.endswith(("：", ":"))) and len(subs) >= 2:
+                start = next((x.order for x in same if x.text.endswith(("：", ":")) and x.order < subs[0].order), subs[0].order)
+                items = [x for x in same if x.order > start or x.sub is not None][: w.max_list_items]
+                intro = next((x for x in same if x.order == start and x.sub is None), None)
+                lead = intro.text if intro is not None else subs[0].lead
+                return [DraftSentence(x.text, (n,), lead if i == 0 else None) for i, x in enumerate(items)]
+            run = self._run(u, same)
+            if len(run) >= 3:
+                return [DraftSentence(x.text, (n,)) for x in run[: w.max_list_items]]
         return None
+
+    @staticmethod
+    def _run(u: Unit, same: list[Unit]) -> list[Unit]:
+        """The "；"-separated run of pieces that ``u`` belongs to, from the piece with "：" to the one ending "。"."""
+        by_order = {x.order: x for x in same if x.sub is None}
+        if u.sub is not None or u.order not in by_order:
+            return []
+        first = u.order
+        while (prev := by_order.get(first - 1)) and prev.text.endswith(("；", ";")) and "：" not in by_order[first].text:
+            first -= 1
+        last = u.order
+        while by_order[last].text.endswith(("；", ";")) and (last + 1) in by_order:
+            last += 1
+        return [by_order[o] for o in range(first, last + 1)]

@@ -80,7 +80,7 @@ class CitationGuard:
     def check(self, draft: Draft, sources: list[Source]) -> tuple[list[AnswerSentence], list[Citation]]:
         by_n = {s.n: s for s in sources}
         citations: list[Citation] = []
-        index: dict[tuple[str, int, str | None], int] = {}
+        index: dict[tuple[str, int, str | None, str], int] = {}
         out: list[AnswerSentence] = []
         pending = [s for s in draft.sentences if s.text.strip()]
         spans = [self._span_support(s.text, sources) for s in pending]
@@ -102,7 +102,9 @@ class CitationGuard:
             ids = []
             for sp in chosen:
                 p = by_n[sp.n].paragraph
-                key = (p.doc_id, p.para, sp.unit.sub)
+                # One citation per quoted unit: two sentences of one paragraph are two quotes, and the
+                # sources panel and viewer highlight both (the label is the same).
+                key = (p.doc_id, p.para, sp.unit.sub, sp.unit.text)
                 if key not in index:
                     meta = self.corpus.meta(p.doc_id)
                     sub = sp.unit.sub

@@ -1,31 +1,26 @@
 """When to say "not found in the documents" instead of answering.
 
-Two signals, both tuned on the unanswerable items of the evaluation set:
+Five signals, checked in this order; each refusal carries a plain zh/en sentence for the reader
+("文件中没有提到第 9/6 号决议。") and a technical reason for logs and tests:
 
 1. **A named reference the documents never mention.** A question about "resolution 9/6", "article 33",
    "the twelfth meeting" or "2021" cannot be answered by documents that never write it, however
    similar its other words are. The check searches paragraph text, section headings and document
    metadata of the documents in scope (filters apply).
-2. **Weak evidence.** The best cosine between the question and a retrieved chunk is below the
-   language's threshold. Cross-language similarities (English question, Chinese text) run lower than
-   same-language ones, hence one threshold per language.
-
-3. **No figure of the kind asked for.** "多少名专家" / "多少起举报" asks for a number of experts or
-   reports: the top paragraphs must hold a number followed by that measure word and noun ("162 名反腐
-   败专家"); "what percentage" needs a percentage. Otherwise the documents hold no such figure.
-4. **A quoted name the documents never use.** "“旋转门”问题" / "《雅加达声明》" names a specific thing;
+2. **A quoted name the documents never use.** "“旋转门”问题" / "《雅加达声明》" names a specific thing;
    if no document in scope writes it, they cannot be about it.
-5. **A named organisation or place absent from the evidence.** "新加坡贪污调查局…" / "Brazil's portal…":
+3. **A named organisation or place absent from the evidence.** "新加坡贪污调查局…" / "Brazil's portal…":
    if none of the context paragraphs (or their documents' titles and sessions) mentions the country or
    organisation, the answer would be about someone else. (The chain first moves retrieved paragraphs
    that do mention it to the front.)
+4. **No unit on the topic holds the kind of thing asked for** (``rag.answer.answerability``): a count
+   of experts, an amount, a percentage, a date, a city, a person, an article number.
+5. **Weak evidence.** The best cosine between the question and a retrieved chunk is below the
+   language's threshold. Cross-language similarities (English question, Chinese text) run lower than
+   same-language ones, hence one threshold per language.
 
-Rules 1-3 were designed on the dev set (eval/data/qa.jsonl); 4-5 after seeing the held-out set
-(eval/data/heldout.jsonl) fail — so both sets have now influenced the rules; see the README.
-
-On-topic questions whose answer is simply absent ("What was Nigeria's CPI score?") can pass all
-checks when their words are all in the documents; the extractive answer then quotes the nearest facts
-with their citations, which a reader can judge. The evaluation report counts these cases.
+Rules 1 and 5 were designed on the dev set (eval/data/qa.jsonl), 2-3 after seeing the held-out set
+(eval/data/heldout.jsonl) fail, 4 on the dev set; eval/data/test.jsonl was never used to design them.
 """
 
 from __future__ import annotations
@@ -33,6 +28,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from rag.answer.answerability import missing_types
+from rag.answer.question import analyze, quoted_terms
 from rag.config import AnswerSettings
 from rag.corpus.loader import Corpus
 from rag.retrieval.glossary import named_entities
@@ -40,51 +37,58 @@ from rag.retrieval.query import QueryRefs, parse_refs
 from rag.text import normalize_for_match
 
 
-_MEASURES = "个名项起次家份位笔所届期条"
-_NUM = r"(?:\d[\d,.]*|[一二两三四五六七八九十百千万几]+)"
-_HOW_MANY_ZH = re.compile(rf"(?:多少|几)\s*([{_MEASURES}])([\u4e00-\u9fff]{{0,6}})")
-_PERCENT = re.compile(r"\bpercentage\b|\bper ?cent\b|百分之|百分比|比例")
-
-
-def asked_quantity(question: str) -> tuple[str, str] | None:
-    """(measure word, counted noun) of a Chinese "how many" question, e.g. ("名", "专家").
-
-    >>> asked_quantity("各缔约国已向数据库提名了多少名专家？"), asked_quantity("提供了多少资金？")
-    (('名', '专家'), None)
-    """
-    m = _HOW_MANY_ZH.search(question)
-    if not m:
-        return None
-    noun = re.split(r"[和与及的在是了？?，,]", m.group(2))[0]
-    return m.group(1), noun[:2] if len(noun) >= 2 else ""
-
-
-def has_quantity(text: str, measure: str, noun: str) -> bool:
-    """Whether ``text`` holds "<number> <measure> …<noun>" (the noun within 14 characters: "3 次关于保护举报人和证人的区域会议")."""
-    tail = rf"[\u4e00-\u9fff]{{0,14}}{re.escape(noun)}" if noun else ""
-    # "1,600多名检察官" counts; an ordinal "第 8 条" does not
-    return bool(re.search(rf"(?<![第\d,])(?<!第 ){_NUM}\s*(?:多|余)?\s*{re.escape(measure)}{tail}", text))
-
-
-_QUOTED_ZH = re.compile(r"[“「『\"]([^”」』\"]{2,24})[”」』\"]|《([^》]{2,40})》")
-
-
-def quoted_terms(question: str) -> list[str]:
-    """Names a Chinese question puts in quotes or title marks: "“旋转门”问题" -> ["旋转门"]."""
-    if not re.search(r"[\u4e00-\u9fff]", question):
-        return []  # an English quoted phrase cannot be looked up in Chinese text
-    return [a or b for a, b in _QUOTED_ZH.findall(question)]
-
-
 @dataclass(frozen=True)
 class Decision:
     refused: bool
-    reason: str | None = None
+    reason: str | None = None  # technical, for logs and tests: "the documents never mention resolution 9/6"
+    message_zh: str | None = None  # what a reader is told: "文件中没有提到第 9/6 号决议。"
+    message_en: str | None = None
+
+    def message(self, lang: str) -> str | None:
+        return self.message_zh if lang == "zh" else self.message_en
+
+
+def gap_label_zh(gap: str) -> str:
+    """A missing reference as Chinese text writes it: "resolution 9/6" -> "第 9/6 号决议".
+
+    >>> [gap_label_zh(g) for g in ("resolution 9/6", "article 33", "meeting/session no. 12", "2021", "“旋转门”")]
+    ['第 9/6 号决议', '《公约》第 33 条', '第 12 次会议', '2021 年', '“旋转门”']
+    """
+    if m := re.fullmatch(r"resolution (\S+)", gap):
+        return f"第 {m.group(1)} 号决议"
+    if m := re.fullmatch(r"article (\d+)", gap):
+        return f"《公约》第 {m.group(1)} 条"
+    if m := re.fullmatch(r"meeting/session no\. (\d+)", gap):
+        return f"第 {m.group(1)} 次会议"
+    if re.fullmatch(r"\d{4}", gap):
+        return f"{gap} 年"
+    if m := re.fullmatch(r"(.+), para\. (\d+)", gap):
+        return f"{m.group(1)}，第 {m.group(2)} 段"
+    return gap
+
+
+def gap_label_en(gap: str) -> str:
+    return gap.replace("meeting/session no. ", "meeting or session no. ")
+
+
+_TYPE_ZH = {"count": "所问的数目", "money": "所问的金额", "percent": "所问的百分比", "date": "所问的日期或年份",
+            "person": "所问的人员或主持方", "place": "所问的地点（城市或国家）", "reference": "所问的条款或决议编号"}
+_TYPE_EN = {"count": "the number asked for", "money": "the amount asked for", "percent": "the percentage asked for",
+            "date": "the date or year asked for", "person": "who it was", "place": "the place (city or country) asked for",
+            "reference": "the article or resolution number asked for"}
+
+
+def _entity_en(forms: tuple[str, ...]) -> str:
+    from rag.answer.spans import gazetteer
+
+    g = gazetteer()
+    return next((g.places.get(f) or g.orgs.get(f) for f in forms if f in g.places or f in g.orgs), forms[0])
 
 
 class RefusalPolicy:
-    def __init__(self, corpus: Corpus, settings: AnswerSettings) -> None:
+    def __init__(self, corpus: Corpus, settings: AnswerSettings, answerable_sources: int = 3) -> None:
         self.settings = settings
+        self.answerable_sources = answerable_sources  # top paragraphs searched for the asked-for kind of thing
         self._text: dict[str, str] = {}
         self._paras: dict[str, set[int]] = {}
         self._symbols: dict[str, str | None] = {}
@@ -128,19 +132,24 @@ class RefusalPolicy:
         in_scope = [t for d, t in self._normalized.items() if allowed is None or d in allowed]
         gaps += [f"“{q}”" for q in quoted_terms(question) if not any(normalize_for_match(q) in t for t in in_scope)]
         if gaps:
-            return Decision(True, f"the documents never mention {', '.join(gaps)}")
+            return Decision(True, f"the documents never mention {', '.join(gaps)}",
+                            f"文件中没有提到{'、'.join(gap_label_zh(g) for g in gaps)}。",
+                            f"The documents never mention {', '.join(gap_label_en(g) for g in gaps)}.")
         if top:
-            text = "\n".join(t for _d, t in top[:3])  # a figure must be in the best few paragraphs
             evidence_text = "\n".join(t for _d, t in top) + "\n" + "\n".join(self._meta.get(d, "") for d in dict.fromkeys(d for d, _t in top))
-            absent = [forms[0] for forms in named_entities(question) if not any(f in evidence_text for f in forms)]
+            absent = [forms for forms in named_entities(question) if not any(f in evidence_text for f in forms)]
             if absent:
-                return Decision(True, f"none of the nearest paragraphs mentions {', '.join(absent)}")
-            q = asked_quantity(question)
-            if q and not has_quantity(text, *q):
-                return Decision(True, f"the nearest paragraphs give no figure of the kind asked for ({q[0]}{q[1]})")
-            if _PERCENT.search(question) and not re.search(r"%|％|百分之", text):
-                return Decision(True, "the nearest paragraphs give no percentage")
+                return Decision(True, f"none of the nearest paragraphs mentions {', '.join(f[0] for f in absent)}",
+                                f"最接近的段落都没有提到{'、'.join(f[0] for f in absent)}。",
+                                f"None of the nearest paragraphs mentions {', '.join(_entity_en(f) for f in absent)}.")
+            missing = missing_types(analyze(question), [(t, self._meta.get(d, "")) for d, t in top[: self.answerable_sources]])
+            if missing:
+                return Decision(True, f"no paragraph on the topic gives {', '.join(missing)}",
+                                f"文件中没有给出{'、'.join(_TYPE_ZH[k] for k in missing)}。",
+                                f"The documents do not give {' or '.join(_TYPE_EN[k] for k in missing)}.")
         threshold = self.settings.refusal_threshold_zh if lang == "zh" else self.settings.refusal_threshold_en
         if evidence < threshold:
-            return Decision(True, f"the best evidence ({evidence:.3f}) is below the {lang} threshold {threshold}")
+            return Decision(True, f"the best evidence ({evidence:.3f}) is below the {lang} threshold {threshold}",
+                            "文件中没有与该问题足够接近的段落。",
+                            "No paragraph of the documents is close enough to the question.")
         return Decision(False)

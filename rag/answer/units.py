@@ -44,6 +44,28 @@ class Unit:
         return (self.doc_id, self.para)
 
 
+ENUM_PIECE_MAX = 40  # characters: a "；"-piece this short is a list item, not a clause of its own
+
+
+def join_enumerations(sentences: list[str]) -> list[str]:
+    """Keep a colon-introduced enumeration whole: "…几个因素：独立性；综合法律框架；…以及遵守国际条约。"
+    is split at every "；" by the sentence splitter, but its items only make sense together, and a
+    list question must be able to quote all of them.
+
+    >>> join_enumerations(["因素包括：独立性；", "综合法律框架；", "以及公众信任。", "另一句。"])
+    ['因素包括：独立性；综合法律框架；以及公众信任。', '另一句。']
+    """
+    out: list[str] = []
+    open_list = False
+    for s in sentences:
+        if open_list and len(s) <= ENUM_PIECE_MAX:
+            out[-1] += s
+        else:
+            out.append(s)
+        open_list = out[-1].endswith(("；", ";")) and ("：" in out[-1] or ":" in out[-1]) and not out[-1].endswith(("：；",))
+    return out
+
+
 def paragraph_units(p: Paragraph) -> list[Unit]:
     """Split a paragraph into sentences and sub-items; injection-like text is left out."""
     units: list[Unit] = []
@@ -55,9 +77,9 @@ def paragraph_units(p: Paragraph) -> list[Unit]:
         if m and m.group(1) in sub_texts and not inline:
             units.append(Unit(p.doc_id, p.para, m.group(1), sub_texts[m.group(1)], lead, len(units)))
             continue
-        for s in split_sentences(line):
+        sentences = join_enumerations(split_sentences(line))
+        for s in sentences:
             units.append(Unit(p.doc_id, p.para, None, s, None, len(units)))
-        sentences = split_sentences(line)
         if sentences and sentences[-1].endswith(("：", ":")):
             lead = sentences[-1]
     if inline:  # items written inside a sentence: also quotable one by one

@@ -141,7 +141,7 @@ class HybridSearcher:
 
     def _bm25_text(self, plan: QueryPlan) -> str:
         """BM25 searches Chinese words: a Latin-script query is searched through its glossary terms."""
-        if plan.script == "zh":
+        if plan.script == "zh" or not self.settings.glossary:
             return plan.text
         return " ".join(translate_terms(plan.text))
 

@@ -24,7 +24,7 @@ def test_every_field_is_described():
 def test_unknown_key_names_allowed_ones(tmp_path):
     f = tmp_path / "c.yaml"
     f.write_text("retrieval:\n  kk: 3\n")
-    with pytest.raises(ConfigError, match=r"unknown key 'retrieval.kk'; allowed here: candidates, crosslingual_weight, exact_reference_boost, k, route, rrf_k"):
+    with pytest.raises(ConfigError, match=r"unknown key 'retrieval.kk'; allowed here: candidates, crosslingual_weight, exact_reference_boost, glossary, k, route, rrf_k"):
         load_settings(f)
     f.write_text("retreival: {}\n")
     with pytest.raises(ConfigError, match=r"unknown key 'retreival'; allowed here: answer, chunking, corpus"):

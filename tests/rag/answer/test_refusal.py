@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from rag.answer.refusal import RefusalPolicy, asked_quantity, has_quantity
+from rag.answer.refusal import RefusalPolicy, gap_label_zh
 from rag.retrieval.query import parse_refs
 
 
@@ -35,14 +35,9 @@ def test_filters_narrow_what_counts_as_mentioned(policy):
     assert policy.missing(refs, {"wg4-2019-l1-add1"}) == ["resolution 3/2"]  # 003 never mentions it
 
 
-def test_quantity_questions():
-    assert asked_quantity("有多少名专家？") == ("名", "专家")
-    assert asked_quantity("举办了几次区域会议？") == ("次", "区域")
-    assert asked_quantity("提供了多少资金？") is None  # no measure word: not checked
-    assert has_quantity("提名了 162 名反腐败专家", "名", "专家")
-    assert has_quantity("培训了1,600多名检察官", "名", "检察")
-    assert has_quantity("举办了 3 次关于保护举报人和证人的区域会议", "次", "区域")
-    assert not has_quantity("收到了许多腐败举报", "起", "腐败")
+def test_gap_labels_read_as_chinese_text():
+    assert gap_label_zh("resolution 9/6") == "第 9/6 号决议"
+    assert gap_label_zh("CAC/COSP/WG.4/2019/L.1/Add.1, para. 25") == "CAC/COSP/WG.4/2019/L.1/Add.1，第 25 段"
 
 
 def test_decisions(policy, settings):
@@ -50,15 +45,21 @@ def test_decisions(policy, settings):
     assert policy.decide("资产申报", "zh", t + 0.01, None) .refused is False
     d = policy.decide("资产申报", "zh", t - 0.01, None)
     assert d.refused and "below the zh threshold" in d.reason
+    assert d.message("zh") == "文件中没有与该问题足够接近的段落。"  # plain words for the reader, no numbers
     d = policy.decide("每年收到多少起腐败举报？", "zh", 0.99, None, [("x", "西班牙设立了协调部门。")])
-    assert d.refused and "no figure" in d.reason
+    assert d.refused and "gives count" in d.reason and d.message("zh") == "文件中没有给出所问的数目。"
     d = policy.decide("What percentage of assets?", "en", 0.99, None, [("x", "没有百分比数字的文本。")])
-    assert d.refused and "percentage" in d.reason
+    assert d.refused and "percent" in d.reason and d.message("en") == "The documents do not give the percentage asked for."
+    d = policy.decide("会议在哪个城市举行？", "zh", 0.99, None, [("x", "工作组讨论了教育问题。")])
+    assert d.refused and d.message("zh") == "文件中没有给出所问的地点（城市或国家）。"
+    assert not policy.decide("会议在哪个城市举行？", "zh", 0.99, None, [("x", "会议在维也纳举行。")]).refused
 
 
 def test_quoted_names_the_documents_never_use(policy):
     d = policy.decide("工作组对“旋转门”问题提出了什么建议？", "zh", 0.99, None)
-    assert d.refused and "“旋转门”" in d.reason
+    assert d.refused and "“旋转门”" in d.reason and d.message("zh") == "文件中没有提到“旋转门”。"
+    d = policy.decide("缔约国会议第 9/6 号决议决定了什么？", "zh", 0.99, None)
+    assert d.message("zh") == "文件中没有提到第 9/6 号决议。" and d.message("en") == "The documents never mention resolution 9/6."
     assert not policy.decide("《马拉喀什预防腐败宣言》的后续行动是什么？", "zh", 0.99, None).refused
     assert not policy.decide('What is the "revolving door" problem?', "en", 0.99, None).refused  # not checkable
 
