@@ -156,6 +156,17 @@ def asked_quantity(text: str) -> tuple[str, str] | None:
     return m.group(1), noun[:2] if len(noun) >= 2 else ""
 
 
+#: Chinese forms of what English "how many …" questions count, to find "<number> <measure> …<noun>" in
+#: Chinese text ("How many States…" -> "26 个国家"). Only for checking counts: not a search glossary.
+COUNT_NOUNS_EN = {
+    "staff": "工作人员", "employees": "工作人员", "states": "国", "countries": "国", "parties": "缔约国", "experts": "专家",
+    "participants": "与会", "meetings": "会议", "workshops": "讲习班", "requests": "请求", "projects": "项目",
+    "activities": "活动", "members": "成员", "judges": "法官", "prosecutors": "检察官", "officials": "官员",
+    "representatives": "代表", "universities": "大学", "courses": "课程", "advisers": "顾问", "advisors": "顾问",
+    "times": "次", "people": "人", "persons": "人", "cases": "案", "reports": "报告", "languages": "文",
+}
+
+
 def counted_noun_en(text: str) -> str | None:
     """The noun an English "how many" question counts: "How many States were reviewed" -> "states"."""
     m = _HOW_MANY_EN.search(text)
@@ -198,7 +209,12 @@ def analyze(question: str) -> QuestionAnalysis:
     lang = script_of(question)
     parts: list[QuestionPart] = []
     for piece in split_parts(question):
-        parts += _count_parts(piece) if lang == "zh" else [QuestionPart(piece, _types(piece))]
+        if lang == "zh":
+            parts += _count_parts(piece)
+        else:
+            noun = counted_noun_en(piece) if "count" in _types(piece) else None
+            zh_noun = next((COUNT_NOUNS_EN[w] for w in (noun or "").split() if w in COUNT_NOUNS_EN), None)
+            parts.append(QuestionPart(piece, _types(piece), ("", zh_noun) if zh_noun else None))
     # Parts that ask nothing typed and add no topic of their own are not separate questions.
     if len(parts) > 1 and not all(p.types for p in parts):
         merged = frozenset().union(*(p.types for p in parts))

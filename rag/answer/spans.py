@@ -139,8 +139,8 @@ def _is_count(text: str, m: re.Match[str]) -> bool:
         return False  # "第 8 条", "第 5、7 和 13 条"
     if m.group(3) == "年":
         return False
-    if m.group(1) in ("几", "数") and not m.group(2):
-        return False  # "几个" / "数个": vague, no figure
+    if m.group(1) in ("几", "数", "一") and not m.group(2):
+        return False  # "几个" / "数个": vague; "一个缔约国" / "一位代表": an article, not a figure
     return True
 
 
@@ -197,7 +197,11 @@ def count_matches(text: str, measure: str | None, noun: str | None) -> float:
     within 14 characters ("3 次关于保护举报人和证人的区域会议"), .6 = the measure only, .3 = any count, 0 = none."""
     best = 0.0
     for s in spans_of(text, "count"):
-        if measure and s.measure == measure:
+        if measure == "" and noun:  # English "how many States": any measure word, the noun must follow
+            if noun in text[s.end : s.end + 16] or noun == s.measure:  # "9,000 多次" counts times
+                return 1.0
+            best = max(best, 0.3)
+        elif measure and s.measure == measure:
             tail = text[s.end : s.end + 16]
             if noun and noun in tail:
                 return 1.0

@@ -39,6 +39,10 @@ class UnitIndex:
         self._rows: dict[tuple[str, int], np.ndarray] = {}
         self.vectors = np.zeros((0, 0), dtype=np.float32)
         self.encoded = 0  # how many units the last load() had to encode (0 = all from cache)
+        # Each paragraph's own text, encoded without the title/section prefix its chunk carries: the
+        # retriever's second dense signal (retrieval.text_weight_*), measured to help English questions.
+        self.paragraph_keys: list[tuple[str, int]] = []
+        self.paragraph_vectors = np.zeros((0, 0), dtype=np.float32)
         self._idf: dict[str, float] = {}
 
     @property
@@ -52,7 +56,9 @@ class UnitIndex:
             self._units[p.key] = us
             self._rows[p.key] = np.arange(len(units), len(units) + len(us))
             units += us
-        keys = [content_hash(u.text, length=16) for u in units]
+        paragraphs = list(self.corpus.paragraphs)
+        texts = [u.text for u in units] + [p.text for p in paragraphs]
+        keys = [content_hash(t, length=16) for t in texts]
         cached: dict[str, np.ndarray] = {}
         if self.cache_file.is_file():
             with np.load(self.cache_file, allow_pickle=False) as z:
@@ -60,13 +66,17 @@ class UnitIndex:
                     cached = dict(zip(z["keys"].tolist(), z["vectors"]))
         missing = sorted({k for k in keys if k not in cached})
         if missing:
-            text_of = {k: u.text for k, u in zip(keys, units)}
+            text_of = dict(zip(keys, texts))
             vecs = self.encoder.encode_passages([text_of[k] for k in missing], batch_size=self.batch_size, progress=progress)
             cached.update(zip(missing, vecs))
             self._save({k: cached[k] for k in dict.fromkeys(keys)})
         self.encoded = len(missing)
         dim = self.encoder.dim
-        self.vectors = np.stack([cached[k] for k in keys]).astype(np.float32) if keys else np.zeros((0, dim), np.float32)
+        n = len(units)
+        self.vectors = np.stack([cached[k] for k in keys[:n]]).astype(np.float32) if n else np.zeros((0, dim), np.float32)
+        self.paragraph_keys = [p.key for p in paragraphs]
+        self.paragraph_vectors = (np.stack([cached[k] for k in keys[n:]]).astype(np.float32) if paragraphs
+                                  else np.zeros((0, dim), np.float32))
         return self
 
     def _save(self, entries: dict[str, np.ndarray]) -> None:

@@ -44,7 +44,10 @@ class Hit:
 class HybridSearcher:
     """Dense + BM25 + exact references over a loaded index. Cheap to build; holds no model itself."""
 
-    def __init__(self, index, encoder, corpus: Corpus, settings: RetrievalSettings) -> None:
+    def __init__(self, index, encoder, corpus: Corpus, settings: RetrievalSettings, text_vectors=None) -> None:
+        """``text_vectors``: (paragraph keys, their vectors without the chunk prefix), e.g. from the
+        answerer's ``UnitIndex``; None = no second dense list."""
+        self.text_keys, self.text_vectors = text_vectors if text_vectors is not None else ([], None)
         self.index = index
         self.encoder = encoder
         self.corpus = corpus
@@ -119,16 +122,30 @@ class HybridSearcher:
                 dense = self._exact_in(qvecs[i], allowed[i], kc)  # few rows pass: search them exactly
             bm25 = [r for r, _ in bm25_lists.get(i, []) if ok(r)]
             lists = {"dense": dense, "bm25": bm25}
+            tw = self.settings.text_weight_zh if plan.script == "zh" else self.settings.text_weight_en
+            text = self._text_rows(qvecs[i], kc, ok) if tw > 0 and self.text_vectors is not None and modes[i] != "bm25" else []
             if modes[i] == "dense":
                 ranked = [(r, 1.0 / (self.settings.rrf_k + j + 1)) for j, r in enumerate(dense)]
             elif modes[i] == "bm25":
                 ranked = [(r, 1.0 / (self.settings.rrf_k + j + 1)) for j, r in enumerate(bm25)]
             elif modes[i] == "crosslingual":
-                ranked = rrf([dense, bm25], k=self.settings.rrf_k, weights=[1.0, self.settings.crosslingual_weight])
+                ranked = rrf([dense, bm25, text], k=self.settings.rrf_k, weights=[1.0, self.settings.crosslingual_weight, tw])
             else:
-                ranked = rrf([dense, bm25], k=self.settings.rrf_k)
+                ranked = rrf([dense, bm25, text], k=self.settings.rrf_k, weights=[1.0, 1.0, tw])
             refs = self._reference_rows(plan, allowed[i]) if self.settings.exact_reference_boost else []
             out.append(self._assemble(qvecs[i], ranked, refs, lists, k))
+        return out
+
+    def _text_rows(self, qvec: np.ndarray, kc: int, ok) -> list[int]:
+        """Chunk rows (a paragraph's first chunk) ranked by the paragraph's own-text cosine."""
+        sims = self.text_vectors @ qvec
+        out = []
+        for j in np.argsort(-sims, kind="stable"):
+            rows = self._rows_by_para.get(self.text_keys[j])
+            if rows and ok(rows[0]):
+                out.append(rows[0])
+                if len(out) >= kc:
+                    break
         return out
 
     def _mode(self, plan: QueryPlan) -> str:

@@ -74,3 +74,8 @@ def test_purpose_and_lists():
     assert kinds("首要目标是预防腐败", "purpose") == ["首要目标"]
     assert enumeration("调职、降级、停职或开除") < 1.0 <= enumeration("服务自动化、在线资产披露、电子采购、数据挖掘和分析")
     assert [s.type for s in find_spans("一般性意见。")] == []
+
+
+def test_one_as_an_article_is_no_count():
+    assert kinds("应一个缔约国的请求，一位代表介绍了情况", "count") == []
+    assert kinds("一百多个国家", "count") == ["一百多个"]
