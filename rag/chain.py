@@ -118,6 +118,7 @@ class AnswerChain:
         self.searcher, self.corpus, self.units, self.guard = searcher, corpus, units, guard
         self.answerer, self.fallback, self.settings = answerer, fallback, settings
         self.refusal = RefusalPolicy(corpus, settings, (reader or ReaderSettings()).answerable_sources)
+        self._shares: dict[tuple[str, ...], float] = {}
         self.runnable: Runnable = (
             RunnableLambda(self._start)
             | RetrieveStep(searcher)
@@ -140,7 +141,8 @@ class AnswerChain:
         organisations and places it names ("the OSCE round table" must be answered from the paragraph
         about the OSCE, even when another round table ranked higher), and its year, written in the
         paragraph or being its document's year ("据2019年报告草稿增编…" is about the 2019 document)."""
-        entities = named_entities(question)
+        # An entity most paragraphs mention (UNODC, the Working Group) picks out nothing: skip it.
+        entities = [forms for forms in named_entities(question) if self._share(forms) <= self.settings.promote_max_share]
         years = parse_refs(question).years
         if not entities and not years:
             return hits
@@ -152,6 +154,13 @@ class AnswerChain:
             return n + any(meta.year == y or re.search(rf"(?<!\d){y}(?!\d)", h.chunk.text) for y in years)
 
         return sorted(hits, key=lambda h: -mentions(h))
+
+    def _share(self, forms: tuple[str, ...]) -> float:
+        """Share of the corpus' paragraphs that mention any of ``forms`` (cached)."""
+        if forms not in self._shares:
+            paras = self.corpus.paragraphs
+            self._shares[forms] = sum(any(f in p.text for f in forms) for p in paras) / max(1, len(paras))
+        return self._shares[forms]
 
     def evidence(self, s: State) -> float:
         """Strength of the best evidence: the best cosine of a retrieved chunk with the question."""

@@ -151,6 +151,16 @@ class AnswerSettings(_Closed):
         0.84, ge=0.0, le=1.0,
         description="The same for English answer sentences against Chinese sources (tuned: gold 62% pass, non-gold 8%).",
     )
+    promote_max_share: float = Field(
+        0.2, ge=0.0, le=1.0,
+        description="Retrieved paragraphs that mention an organisation or place the question names move first, unless more than "
+        "this share of all paragraphs mention it (UNODC is in about 40%: naming it picks out nothing).",
+    )
+    absent_terms: int = Field(
+        3, ge=0,
+        description="Refuse a Chinese question when this many of its content words occur in no document in scope (0 = off; "
+        "answerable dev questions have at most 2).",
+    )
     unsupported: Literal["drop", "mark"] = Field(
         "drop", description="What the citation guard does with a sentence no source supports."
     )

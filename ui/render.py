@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import html
 from collections.abc import Iterable, Sequence
+from urllib.parse import urlencode
 
 from rag.corpus.loader import Corpus
 from rag.corpus.records import Citation, Paragraph, source_url
@@ -60,9 +61,24 @@ def paragraph_label(p: Paragraph, lang: str) -> str:
     return p.label_zh if lang == "zh" else p.label_en
 
 
+QUOTE_IN_URL = 300  # characters of a quote carried to the viewer for highlighting
+
+
+def highlight_url(doc_id: str, para: int, sub: str | None, quotes: Sequence[str]) -> str:
+    """The viewer link with the quoted sentences to highlight: ``/source/<doc>?hl=…&hl=…#p5``.
+
+    >>> highlight_url("d", 5, None, ["甲。", "乙。"])
+    '/source/d?hl=%E7%94%B2%E3%80%82&hl=%E4%B9%99%E3%80%82#p5'
+    """
+    base, _, frag = source_url(doc_id, para, sub).partition("#")
+    qs = [q[:QUOTE_IN_URL] for q in dict.fromkeys(quotes) if q and q.strip()]
+    return base + ("?" + urlencode([("hl", q) for q in qs]) if qs else "") + "#" + frag
+
+
 def citation_url(c: Citation) -> str:
-    """Rebuilt from the citation's parts rather than trusted as given: always this app's viewer."""
-    return source_url(c.doc_id, c.para, c.sub)
+    """Rebuilt from the citation's parts rather than trusted as given: always this app's viewer,
+    with the quoted sentence to highlight there."""
+    return highlight_url(c.doc_id, c.para, c.sub, [c.quote])
 
 
 def link(href: str, label: str, cls: str = "cite") -> str:
@@ -223,7 +239,9 @@ def render_sources(result: AnswerResult | None, corpus: Corpus | None, lang: str
         for (doc_id, para), cites in groups.items():
             p = corpus.paragraph(doc_id, para) if corpus else None
             labels = list(dict.fromkeys(citation_label(c, lang) for c in cites))
-            cards.append(_card(corpus, p, [c.quote for c in cites], labels, citation_url(cites[0]), lang, cites))
+            quotes = [c.quote for c in cites]
+            href = highlight_url(doc_id, para, cites[0].sub if len(cites) == 1 else None, quotes)
+            cards.append(_card(corpus, p, quotes, labels, href, lang, cites))
     return f'<div class="sources">{header}{"".join(cards)}</div>'
 
 

@@ -48,9 +48,36 @@ SCRIPT = """(function () {
     });
     el.scrollIntoView({block: "center"});
   }
+  // ?hl=<quote>&hl=<quote>: every sentence the answer quoted from this paragraph gets a <mark>. The
+  // quotes are matched as text and wrapped with DOM nodes, never parsed as HTML.
+  function quotes() {
+    var qs = new URLSearchParams(location.search).getAll("hl");
+    var id = decodeURIComponent(location.hash.slice(1));
+    var el = id && document.getElementById(id);
+    var root = (el && el.closest(".para")) || document.querySelector("main");
+    if (!root) return;
+    qs.forEach(function (q) {
+      q.split("\\n").forEach(function (piece) {
+        piece = piece.trim();
+        if (!piece) return;
+        var walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT), node;
+        while ((node = walker.nextNode())) {
+          var i = node.data.indexOf(piece);
+          if (i < 0 || (node.parentNode && node.parentNode.classList && node.parentNode.classList.contains("quote"))) continue;
+          var r = document.createRange();
+          r.setStart(node, i); r.setEnd(node, i + piece.length);
+          var m = document.createElement("mark"); m.className = "quote";
+          r.surroundContents(m);
+          break;
+        }
+      });
+    });
+  }
+  function marks() { try { quotes(); } catch (e) { /* a quote that spans elements stays unmarked */ } }
   window.addEventListener("hashchange", show);
   window.addEventListener("load", show);  // again after the browser's own jump to the fragment
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", show); else show();
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", marks); else marks();
 })();"""
 
 _SCRIPT_HASH = base64.b64encode(hashlib.sha256(SCRIPT.encode()).digest()).decode()
@@ -82,6 +109,7 @@ h2 { font-size: 1.2rem; } h3 { font-size: 1.08rem; } h4, h5, h6 { font-size: 1re
 .sub { display: block; padding-left: 1.6rem; text-indent: -1.6rem; border-radius: 4px; scroll-margin-top: 4rem; }
 .sub.inline { display: inline; padding: 0; text-indent: 0; }
 .sub:target, .sub.is-target { background: var(--sub-target); }
+mark.quote { background: #ffd966; padding: 0 .1rem; border-radius: 2px; }
 .fn { font-size: .85rem; color: #444; border-left: 3px solid #ccd; padding-left: .6rem; margin: .4rem 0 0; }
 .fn .mark { font-weight: 600; margin-right: .3rem; }
 section.footnotes { margin-top: 2rem; border-top: 1px solid #ccd; }

@@ -36,7 +36,7 @@ from rag.answer.question import QuestionAnalysis, QuestionPart, analyze
 from rag.answer.spans import count_matches, enumeration, find_spans
 from rag.answer.units import Unit
 from rag.config import ReaderSettings
-from rag.retrieval.glossary import translate_terms
+from rag.retrieval.glossary import named_entities, translate_terms
 from rag.retrieval.query import parse_refs
 
 _Q_STOP = set("什么哪些如何是否怎样为何关于有关的了吗呢和与及在对工作组") | {"?", "？"}
@@ -163,6 +163,7 @@ class ExtractiveAnswerer(Answerer):
                 for u, c in zip(inp.units.units(src.key), inp.units.unit_vectors(src.key) @ inp.qvec)]
         idf = _local_idf([u for _s, u, _c in pool])
         named_subs = {(n, sub) for n, sub in parse_refs(inp.question).paras if sub}
+        entities = named_entities(inp.question)
         multi = len(analysis.parts) > 1
         out: list[Scored] = []
         for src, u, c in pool:
@@ -173,6 +174,9 @@ class ExtractiveAnswerer(Answerer):
                 base += w.lexical_weight * sum(d in digits for d in analysis.numbers) / len(analysis.numbers)
             if any(q in u.text for q in analysis.quoted):
                 base += w.type_weight  # "“透明度队”是什么": the sentence that names it
+            if entities:  # "What did UNODC do…" is not answered by a paragraph about the EU
+                missing = sum(not any(f in src.paragraph.text for f in forms) for forms in entities)
+                base -= w.type_weight * missing / len(entities)
             if (u.para, u.sub) in named_subs:
                 base += 2 * w.type_weight  # "para. 54 (e)" names the unit itself
             fits = []

@@ -1,6 +1,6 @@
 """When to say "not found in the documents" instead of answering.
 
-Five signals, checked in this order; each refusal carries a plain zh/en sentence for the reader
+Six signals, checked in this order; each refusal carries a plain zh/en sentence for the reader
 ("文件中没有提到第 9/6 号决议。") and a technical reason for logs and tests:
 
 1. **A named reference the documents never mention.** A question about "resolution 9/6", "article 33",
@@ -15,7 +15,10 @@ Five signals, checked in this order; each refusal carries a plain zh/en sentence
    that do mention it to the front.)
 4. **No unit on the topic holds the kind of thing asked for** (``rag.answer.answerability``): a count
    of experts, an amount, a percentage, a date, a city, a person, an article number.
-5. **Weak evidence.** The best cosine between the question and a retrieved chunk is below the
+5. **A topic the documents never write.** When three or more of a Chinese question's content words
+   ("加密", "货币", "虚拟") occur in no document in scope, the documents are not about it (answerable
+   dev questions have at most two such words, e.g. a paraphrase like "新设…类别").
+6. **Weak evidence.** The best cosine between the question and a retrieved chunk is below the
    language's threshold. Cross-language similarities (English question, Chinese text) run lower than
    same-language ones, hence one threshold per language.
 
@@ -35,6 +38,27 @@ from rag.corpus.loader import Corpus
 from rag.retrieval.glossary import named_entities
 from rag.retrieval.query import QueryRefs, parse_refs
 from rag.text import normalize_for_match
+
+
+_QUESTION_WORD = re.compile(r"哪|何|什么|几|多少|谁|怎|吗|呢|是否|如何|为什么|分别|有关|关于")
+
+
+def absent_terms(question: str, texts: list[str]) -> list[str]:
+    """The question's Chinese content words (jieba, two characters or more) that none of ``texts``
+    contains: "加密货币等虚拟资产" -> ["加密", "货币", "虚拟"]. Question words ("哪一天") never count.
+
+    >>> absent_terms("工作组对加密货币等虚拟资产提出了哪些建议？", ["工作组就资产申报提出了建议。"])
+    ['加密', '货币', '虚拟']
+    """
+    import jieba
+
+    out = []
+    for w in jieba.lcut(question):
+        if len(w) >= 2 and re.search(r"[\u4e00-\u9fff]", w) and not _QUESTION_WORD.search(w):
+            n = normalize_for_match(w)
+            if not any(n in t for t in texts) and w not in out:
+                out.append(w)
+    return out
 
 
 @dataclass(frozen=True)
@@ -131,6 +155,12 @@ class RefusalPolicy:
         gaps = self.missing(parse_refs(question), allowed)
         in_scope = [t for d, t in self._normalized.items() if allowed is None or d in allowed]
         gaps += [f"“{q}”" for q in quoted_terms(question) if not any(normalize_for_match(q) in t for t in in_scope)]
+        if lang == "zh" and self.settings.absent_terms > 0:
+            absent = absent_terms(question, in_scope)
+            if len(absent) >= self.settings.absent_terms:
+                return Decision(True, f"{len(absent)} of the question's words occur in no document: {', '.join(absent)}",
+                                f"文件中没有出现“{'”“'.join(absent)}”等词，没有关于该问题的内容。",
+                                f"The documents never use {len(absent)} of the question's terms ({', '.join(absent)}).")
         if gaps:
             return Decision(True, f"the documents never mention {', '.join(gaps)}",
                             f"文件中没有提到{'、'.join(gap_label_zh(g) for g in gaps)}。",

@@ -166,7 +166,8 @@ def find_spans(text: str) -> tuple[Span, ...]:
             add(t, m)
     g = gazetteer()
     for m in g.place_re.finditer(text):
-        add("place", m)
+        if not text.startswith(("文", "语"), m.end()):  # "西班牙文" is a language, not Spain
+            add("place", m)
     seen_org = set()
     for m in g.org_re.finditer(text):
         add("org", m)

@@ -15,6 +15,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from ui.render import citation_url
+
 pytestmark = pytest.mark.slow
 
 ZH = "工作组关于资产申报提出了什么建议？"
@@ -73,7 +75,7 @@ def test_delegate_asks_reads_sources_and_gives_feedback(browser, real_server, en
     answer = _last_answer(page)
     first = want.citations[0]
     assert answer.locator("a.cite").first.inner_text() == first.label_zh
-    assert answer.locator("a.cite").first.get_attribute("href") == first.url
+    assert answer.locator("a.cite").first.get_attribute("href") == citation_url(first)  # the url, plus ?hl=<quote>
     sources = page.locator("#sources")
     assert sources.locator(".src-card").count() >= 1 and sources.locator("mark").count() >= 1
     assert first.label_zh in sources.inner_text()
@@ -98,6 +100,9 @@ def test_delegate_asks_reads_sources_and_gives_feedback(browser, real_server, en
     )
     assert state["inView"] and state["target"] and state["bg"] == HIGHLIGHT, state
     assert first.quote.replace(" ", "")[:15] in state["text"].replace(" ", "").replace("\n", "")
+    # the quoted sentence itself is marked in the viewer, not only its paragraph
+    marks = src.locator("mark.quote").all_inner_texts()
+    assert any(first.quote.split("\n")[0].strip() == m.strip() for m in marks), marks
     src.screenshot(path=artifacts / "03-source-paragraph.png")
     src.close()
     t_source = time.perf_counter()
@@ -193,7 +198,7 @@ def test_hostile_input_in_the_browser_is_shown_never_run(browser, fake_server, a
     send.click()
     link = widget.locator('[data-testid="bot"] .answer a.cite').first
     link.wait_for()
-    assert re.fullmatch(r"/source/[a-z0-9-]+#p\d+(-\w+)?", link.get_attribute("href"))
+    assert re.fullmatch(r"/source/[a-z0-9-]+(\?hl=[^#]+)?#p\d+(-\w+)?", link.get_attribute("href"))
     assert "para." in link.inner_text() and widget.locator("#sources").count() == 0
     page.wait_for_timeout(300)
     page.screenshot(path=artifacts / "07-widget-iframe.png")

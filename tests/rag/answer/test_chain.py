@@ -32,9 +32,11 @@ def test_zh_question_answered_with_the_right_paragraph(engine):
 
 
 def test_en_question_answered_with_english_frame(engine):
-    r = engine.ask("What did UNODC do on the protection of whistleblowers?")
+    r = engine.ask("What does paragraph 5 of CAC/COSP/WG.4/2019/L.1/Add.1 say about whistle-blower protection?")
     assert not r.refused and ("wg4-2019-l1-add1", 5) in cited(r)
     assert r.answer.startswith("The documents state") and "CAC/COSP/WG.4/2019/L.1/Add.1, para. 5" in r.answer
+    # language-neutral facts lead in English: "South Asia; Pacific; East Africa; 3 — “…”"
+    assert "South Asia" in r.answer and "Spain" not in r.answer  # 西班牙文 is the Spanish language, not Spain
 
 
 def test_list_question_returns_the_list(engine):
@@ -153,3 +155,50 @@ def test_question_naming_an_absent_country_is_refused(engine):
 def test_paragraphs_naming_the_asked_entity_come_first(engine):
     r = engine.ask("What did the panellist from Mauritius say about effective anti-corruption agencies?")
     assert not r.refused and r.citations[0].para == 18 and r.citations[0].doc_id == "wg4-report-2020"
+
+
+# --- the reader: the asked-for fact, not its neighbour sentence (examples from the issue) ---
+
+
+def quotes(result) -> str:
+    return "\n".join(c.quote for c in result.citations)
+
+
+def test_the_sentence_that_holds_the_asked_for_thing_is_quoted(engine):
+    r = engine.ask("Who presided over the Working Group's eighth meeting in August 2017?")
+    assert "Alexander Kononov" in quotes(r) and "Lamoliatte Vargas" in quotes(r)
+    # the English reader gets the names (and their countries) in English first, then the Chinese proof
+    assert "Alexander Kononov (Russian Federation)" in r.answer
+    r = engine.ask("截至2011年5月27日，有多少个会员国提交了预防腐败举措和良好做法的信息？")
+    assert "28 个会员国" in quotes(r)
+
+
+def test_a_two_part_question_gets_both_parts(engine):
+    r = engine.ask("美国政府道德办公室是依据哪部法律设立的？其首要目标是什么？")
+    assert "《政府道德法》" in quotes(r) and "首要目标是预防" in quotes(r)
+
+
+def test_a_list_question_gets_the_whole_enumeration(engine):
+    r = engine.ask("What factors did the panellist from Mauritius identify as indicators of successful anti-corruption efforts?")
+    q = quotes(r)
+    assert all(x in q for x in ("综合法律框架", "公私伙伴关系", "定罪的数量"))
+
+
+def test_a_typed_question_the_documents_do_not_answer_is_refused_in_plain_words(engine):
+    r = engine.ask("缔约国会议第五届会议是在哪个城市举行的？")
+    assert r.refused and r.citations == () and r.retrieved
+    assert r.notice == "文件中没有给出所问的地点（城市或国家）。"  # a sentence, not "refused: …"
+    r = engine.ask("How many staff does the State Audit Institution of the United Arab Emirates employ?")
+    assert r.refused and r.notice == "The documents do not give the number asked for."
+
+
+def test_an_unrelated_short_question_is_not_a_follow_up(engine):
+    hist = (("工作组关于资产申报提出了什么建议？", "…"),)
+    alone, after = engine.ask("工作组有哪些职能？"), engine.ask("工作组有哪些职能？", history=hist)
+    assert alone.to_json()["citations"] == after.to_json()["citations"]
+
+
+def test_every_quote_of_a_paragraph_is_its_own_citation(engine):
+    r = engine.ask("美国政府道德办公室是依据哪部法律设立的？其首要目标是什么？")
+    para19 = [c for c in r.citations if (c.doc_id, c.para) == ("wg4-report-2020", 19)]
+    assert len({c.quote for c in para19}) == len(para19) >= 2  # both sentences highlighted, not only the first
