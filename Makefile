@@ -41,8 +41,13 @@ test: $(STAMP) chromium
 bench: index
 	$(BIN)/python -m eval.bench
 
+# The three evaluation sets, each beside the peer pipeline (eval/configs/peer.yaml, its own index):
+# dev (tuned on), held-out and test (never tuned on). Reports land in eval/reports/{current,heldout,test}.
 eval: index
-	$(BIN)/uncac-qa eval --out eval/reports/latest
+	$(BIN)/uncac-qa --config eval/configs/peer.yaml ingest --if-missing
+	$(BIN)/uncac-qa eval --dataset eval/data/qa.jsonl --out eval/reports/current --compare eval/configs/peer.yaml
+	$(BIN)/uncac-qa eval --dataset eval/data/heldout.jsonl --out eval/reports/heldout --compare eval/configs/peer.yaml
+	$(BIN)/uncac-qa eval --dataset eval/data/test.jsonl --out eval/reports/test --compare eval/configs/peer.yaml
 
 clean:
 	rm -rf data .pytest_cache

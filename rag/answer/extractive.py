@@ -223,7 +223,8 @@ class ExtractiveAnswerer(Answerer):
             if len(chosen) >= limit:
                 break
             score = max(s.part_score(i, w, listing) for i in range(len(analysis.parts)))
-            margin = w.margin if s.unit.key in lead_paras else w.other_margin
+            # A list with no enumeration in one paragraph ("发言者提到了哪些做法？") is gathered across paragraphs.
+            margin = w.margin if s.unit.key in lead_paras else w.list_other_margin if listing else w.other_margin
             if s not in chosen and score >= top - margin:
                 chosen.append(s)
         chosen = chosen[:limit]
