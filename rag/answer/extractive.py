@@ -30,6 +30,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from rag.answer.base import AnswerInput, Answerer, Draft, DraftSentence
 from rag.answer.question import QuestionAnalysis, QuestionPart, analyze
@@ -48,9 +49,11 @@ _CONTINUES = re.compile(
 )
 
 
-def _bigrams(s: str) -> set[str]:
+@lru_cache(maxsize=65536)
+def _bigrams(s: str) -> frozenset[str]:
+    """CJK character bigrams of ``s`` (cached: units are scored again for every question)."""
     cjk = [c for c in s if "\u4e00" <= c <= "\u9fff"]
-    return {a + b for a, b in zip(cjk, cjk[1:]) if not (a in _Q_STOP and b in _Q_STOP)}
+    return frozenset(a + b for a, b in zip(cjk, cjk[1:]) if not (a in _Q_STOP and b in _Q_STOP))
 
 
 def overlap(question: str, text: str, idf=None) -> float:
@@ -228,6 +231,12 @@ class ExtractiveAnswerer(Answerer):
             if s not in chosen and score >= top - margin:
                 chosen.append(s)
         chosen = chosen[:limit]
+        # A quoted sentence that points back ("这样可确保机密性。") is quoted with the one it points to.
+        by_pos = {(s.n, s.unit.order): s for s in scored if s.unit.sub is None}
+        for s in list(chosen):
+            prev = by_pos.get((s.n, s.unit.order - 1))
+            if s.unit.sub is None and prev is not None and prev not in chosen and _CONTINUES.match(s.unit.text):
+                chosen.insert(chosen.index(s), prev)
         rank = {s.unit.key: j for j, s in enumerate(leads)}
         chosen.sort(key=lambda s: (rank.get(s.unit.key, len(rank)), s.n, s.unit.order))
         pairs = [(s.n, s.unit) for s in chosen]

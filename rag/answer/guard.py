@@ -38,6 +38,12 @@ LEXICAL_SLACK = 0.04
 LEXICAL_SHARE = 0.6
 
 
+def _plain(text: str) -> str:
+    """Whitespace-insensitive, quote marks removed — on both sides, so a unit with “…” in it still
+    matches itself (an LLM may drop or change the quote marks)."""
+    return normalize_for_match(re.sub(r"[“”\"'‘’「」『』]", "", text))
+
+
 def split_draft_text(text: str) -> tuple[DraftSentence, ...]:
     """Split free answer text into sentences and their ``[n]`` markers (a marker after the end mark
     belongs to the sentence before it).
@@ -118,14 +124,16 @@ class CitationGuard:
         return out, citations
 
     def _span_support(self, text: str, sources: list[Source]) -> list[Support]:
-        body = normalize_for_match(re.sub(r"[“”\"'‘’「」『』]", "", text))
-        if len(body) < MIN_SPAN or looks_like_injection(text):
+        body = _plain(text)
+        if len(body) < 2 or looks_like_injection(text):
             return []
         found: list[Support] = []
         for src in sources:
             for u in self.units.units(src.key):
-                ut = normalize_for_match(u.text)
-                if len(ut) >= MIN_SPAN and (ut in body or body in ut):
+                ut = _plain(u.text)
+                # A whole unit quoted exactly is support at any length ("内部信息。", a sub-item); a shorter
+                # fragment ("工作组") proves nothing, so partial matches need MIN_SPAN characters.
+                if ut == body or (len(ut) >= MIN_SPAN and len(body) >= MIN_SPAN and (ut in body or body in ut)):
                     found.append(Support(src.n, u, "span", min(len(ut), len(body)) / max(len(ut), len(body))))
         found.sort(key=lambda sp: -sp.strength)
         return found

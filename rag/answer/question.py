@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from rag.answer.spans import MEASURES
 from rag.text import script_of
@@ -204,6 +205,7 @@ def _count_parts(piece: str) -> list[QuestionPart]:
     return parts
 
 
+@lru_cache(maxsize=4096)
 def analyze(question: str) -> QuestionAnalysis:
     """Types and parts of ``question`` (see the module docstring)."""
     lang = script_of(question)

@@ -66,8 +66,14 @@ def named_entities(question: str) -> list[tuple[str, ...]]:
     """The organisations and places a question names, each as its accepted Chinese forms.
 
     English questions are matched on the glossary's English keys; Chinese ones on the Chinese forms
-    (longest first, so "阿拉伯联合酋长国" is one entity, not also "阿拉伯").
+    (longest first, so "阿拉伯联合酋长国" is one entity, not also "阿拉伯"). Cached per question: the
+    chain, the refusal policy and the reader all ask.
     """
+    return list(_named_entities(question))
+
+
+@lru_cache(maxsize=4096)
+def _named_entities(question: str) -> tuple[tuple[str, ...], ...]:
     g = load_glossary()
     if re.search(r"[\u4e00-\u9fff]", question):
         found: list[tuple[str, ...]] = []
@@ -77,5 +83,5 @@ def named_entities(question: str) -> list[tuple[str, ...]]:
             if hit:
                 found.append(forms)
                 rest = rest.replace(hit, "\x00")
-        return found
-    return list(dict.fromkeys(g.zh[k] for k in _matches(question) if k in g.entities))
+        return tuple(found)
+    return tuple(dict.fromkeys(g.zh[k] for k in _matches(question) if k in g.entities))

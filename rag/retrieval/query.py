@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from rag.corpus.symbols import find_symbols
 from rag.text import script_of
@@ -114,6 +115,7 @@ def _numbers(query: str, *patterns: re.Pattern[str]) -> tuple[int, ...]:
     return tuple(dict.fromkeys(n for n in found if n))
 
 
+@lru_cache(maxsize=4096)
 def parse_refs(query: str) -> QueryRefs:
     """Find symbols, paragraph numbers, resolutions and articles named in a query.
 
