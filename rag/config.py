@@ -178,6 +178,7 @@ class ReaderSettings(_Closed):
     margin: float = Field(0.08, ge=0.0, description="Other units of the lead unit's paragraph within this score of the best are quoted too.")
     other_margin: float = Field(0.02, ge=0.0, description="Units of other paragraphs are quoted only within this (tighter) margin: each extra paragraph risks a non-gold citation.")
     list_other_margin: float = Field(0.1, ge=0.0, description="The other-paragraph margin for a list question whose answer is not one paragraph's enumeration.")
+    corroborate: float = Field(0.97, ge=0.0, le=1.0, description="A unit of another paragraph at least this similar (cosine) to a lead unit, the same fact restated elsewhere, is quoted as a second citation; 1.0 = off.")
     max_list_items: int = Field(12, ge=1, description="Most sub-items quoted for a list question.")
     answerable_sources: int = Field(3, ge=1, description="Top sources searched for the asked-for kind of thing before refusing a typed question (a count, a date, a city...).")
 

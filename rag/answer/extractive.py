@@ -29,8 +29,10 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
+
+import numpy as np
 
 from rag.answer.base import AnswerInput, Answerer, Draft, DraftSentence
 from rag.answer.question import QuestionAnalysis, QuestionPart, analyze
@@ -144,6 +146,7 @@ class Scored:
     n: int  # source number
     unit: Unit
     fits: tuple[float, ...]  # type fit per question part
+    vec: np.ndarray | None = field(default=None, compare=False, repr=False)  # the unit's passage vector
 
     def part_score(self, i: int, weights: ReaderSettings, listing: bool) -> float:
         s = self.base + weights.type_weight * self.fits[i]
@@ -162,14 +165,16 @@ class ExtractiveAnswerer(Answerer):
         analysis = analysis or analyze(inp.question)
         w = self.settings
         zh = analysis.lang == "zh"
-        pool = [(src, u, c) for src in inp.sources
-                for u, c in zip(inp.units.units(src.key), inp.units.unit_vectors(src.key) @ inp.qvec)]
-        idf = _local_idf([u for _s, u, _c in pool])
+        pool = []
+        for src in inp.sources:
+            vecs = inp.units.unit_vectors(src.key)
+            pool += [(src, u, c, v) for u, c, v in zip(inp.units.units(src.key), vecs @ inp.qvec, vecs)]
+        idf = _local_idf([u for _s, u, _c, _v in pool])
         named_subs = {(n, sub) for n, sub in parse_refs(inp.question).paras if sub}
         entities = named_entities(inp.question)
         multi = len(analysis.parts) > 1
         out: list[Scored] = []
-        for src, u, c in pool:
+        for src, u, c, vec in pool:
             lex = focus_overlap(inp.question, u.text, idf) if zh else overlap(inp.question, u.text, inp.units.idf)
             base = float(c) + w.lexical_weight * lex + w.paragraph_weight * src.score + w.rank_weight / src.n
             if analysis.numbers:  # "截至2011年5月27日…": the unit that repeats the question's figures
@@ -192,7 +197,7 @@ class ExtractiveAnswerer(Answerer):
                 if analysis.list_size and (analysis.list_size in u.text or _NUMERAL.get(analysis.list_size, "#") in u.text):
                     f += 1.0  # "哪三步" -> "分三步走"
                 fits.append(f)
-            out.append(Scored(base, src.n, u, tuple(fits)))
+            out.append(Scored(base, src.n, u, tuple(fits), vec))
         out.sort(key=lambda s: -s.base)
         return out
 
@@ -220,6 +225,14 @@ class ExtractiveAnswerer(Answerer):
                 if s not in chosen:
                     chosen.append(s)
         limit = self.max_sentences + (len(analysis.parts) - 1) * 2
+        if w.corroborate < 1.0:
+            # The same fact restated in another paragraph or document ("…收录了 175 个国家…" in both 2011
+            # papers) is quoted too: it is a second citation for the same claim, not a new claim.
+            for lead in list(leads):
+                twin = max((s for s in scored if s.n != lead.n and s.vec is not None and lead.vec is not None),
+                           key=lambda s: float(s.vec @ lead.vec), default=None)
+                if twin is not None and float(twin.vec @ lead.vec) >= w.corroborate and twin not in chosen:
+                    chosen.append(twin)
         top = max(leads[0].part_score(0, w, listing), scored[0].base)
         lead_paras = {(s.unit.key) for s in leads}
         for s in sorted(scored, key=lambda s: -max(s.part_score(i, w, listing) for i in range(len(analysis.parts)))):

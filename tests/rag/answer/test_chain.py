@@ -202,3 +202,9 @@ def test_every_quote_of_a_paragraph_is_its_own_citation(engine):
     r = engine.ask("美国政府道德办公室是依据哪部法律设立的？其首要目标是什么？")
     para19 = [c for c in r.citations if (c.doc_id, c.para) == ("wg4-report-2020", 19)]
     assert len({c.quote for c in para19}) == len(para19) >= 2  # both sentences highlighted, not only the first
+
+
+def test_the_same_fact_restated_in_another_document_is_cited_too(engine):
+    # both 2011 background papers report UNODC's work with Nigeria's private sector; a delegate wants both
+    r = engine.ask("毒品和犯罪问题办公室如何协助尼日利亚私营部门？")
+    assert {("cosp4-prevention-background-2011", 23), ("cosp4-technical-assistance-2011", 31)} <= cited(r), r.answer
