@@ -30,7 +30,7 @@ from rag.errors import LLMError
 from rag.request import AskRequest
 from rag.result import REFUSAL, AnswerResult, AnswerSentence, Retrieved
 from rag.retrieval.glossary import named_entities
-from rag.retrieval.query import parse_refs
+from rag.retrieval.query import parse_refs, year_pattern
 from rag.retrieval.searcher import Hit, HybridSearcher
 from rag.text import script_of
 
@@ -151,7 +151,7 @@ class AnswerChain:
             meta = self.corpus.meta(h.chunk.doc_id)
             text = h.chunk.embed_text + meta.descriptive_text
             n = sum(any(f in text for f in forms) for forms in entities)
-            return n + any(meta.year == y or re.search(rf"(?<!\d){y}(?!\d)", h.chunk.text) for y in years)
+            return n + any(meta.year == y or year_pattern(y).search(h.chunk.text) for y in years)
 
         return sorted(hits, key=lambda h: -mentions(h))
 

@@ -40,7 +40,7 @@ from rag.answer.spans import count_matches, enumeration, find_spans
 from rag.answer.units import Unit
 from rag.config import ReaderSettings
 from rag.retrieval.glossary import named_entities, translate_terms
-from rag.retrieval.query import parse_refs
+from rag.retrieval.query import parse_refs, year_pattern
 
 _Q_STOP = set("什么哪些如何是否怎样为何关于有关的了吗呢和与及在对工作组") | {"?", "？"}
 # A sentence that starts like this continues the one before it ("该工具…", "其中…", "这样可确保…").
@@ -66,9 +66,8 @@ def overlap(question: str, text: str, idf=None) -> float:
     >>> overlap("资产申报制度", "各国的资产申报"), overlap("whistle-blower protection", "保护举报人")
     (0.5, 1.0)
     """
-    q = _bigrams(question)
-    if q:
-        return len(q & _bigrams(text)) / len(q)
+    if _bigrams(question):
+        return focus_overlap(question, text, lambda _b: 1.0)
     terms = [t for t in translate_terms(question) if not t.isdigit() and len(t) > 1]
     weights = [idf(t) if idf else 1.0 for t in terms]
     total = sum(weights)
@@ -136,10 +135,6 @@ def _local_idf(units: list[Unit]):
     return lambda b: math.log(1 + n / df[b]) if b in df else top
 
 
-def _mentions_year(text: str, year: int) -> bool:
-    return re.search(rf"(?<!\d){year}(?!\d)", text) is not None
-
-
 @dataclass(frozen=True)
 class Scored:
     base: float  # topic score (cosine, overlap, paragraph, rank)
@@ -193,7 +188,7 @@ class ExtractiveAnswerer(Answerer):
                 if multi and zh:
                     f += focus_overlap(p.text, u.text, idf)  # each part's own words ("其首要目标")
                 if p.year is not None:
-                    f += 1.0 if (src.year == p.year or _mentions_year(u.text, p.year)) else -1.0
+                    f += 1.0 if (src.year == p.year or year_pattern(p.year).search(u.text)) else -1.0
                 if analysis.list_size and (analysis.list_size in u.text or _NUMERAL.get(analysis.list_size, "#") in u.text):
                     f += 1.0  # "哪三步" -> "分三步走"
                 fits.append(f)
@@ -235,10 +230,10 @@ class ExtractiveAnswerer(Answerer):
                     chosen.append(twin)
         top = max(leads[0].part_score(0, w, listing), scored[0].base)
         lead_paras = {(s.unit.key) for s in leads}
-        for s in sorted(scored, key=lambda s: -max(s.part_score(i, w, listing) for i in range(len(analysis.parts)))):
+        best_of = [(max(s.part_score(i, w, listing) for i in range(len(analysis.parts))), s) for s in scored]
+        for score, s in sorted(best_of, key=lambda t: -t[0]):
             if len(chosen) >= limit:
                 break
-            score = max(s.part_score(i, w, listing) for i in range(len(analysis.parts)))
             # A list with no enumeration in one paragraph ("发言者提到了哪些做法？") is gathered across paragraphs.
             margin = w.margin if s.unit.key in lead_paras else w.list_other_margin if listing else w.other_margin
             if s not in chosen and score >= top - margin:

@@ -45,6 +45,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from rag.answer.spans import MEASURES
+from rag.retrieval.query import parse_refs
 from rag.text import script_of
 
 STRICT = frozenset({"count", "money", "percent", "date", "person", "place", "reference"})
@@ -175,7 +176,6 @@ def counted_noun_en(text: str) -> str | None:
 
 
 _QUOTED = re.compile(r"[“「『\"]([^”」』\"]{2,24})[”」』\"]|《([^》]{2,40})》")
-_YEAR = re.compile(r"(?<![\d/])(?:19[5-9]\d|20[0-4]\d)(?![\d/])")
 _EACH = re.compile(r"分别|各自|respectively|\bcompare|\bboth\b|\beach of\b", re.I)
 _LIST_SIZE = re.compile(r"哪(两|三|四|五|六|七|八|九|十)|\b(?:which|what)(?: \w+){0,2} (two|three|four|five|six|seven|eight|nine|ten)\b", re.I)
 _EN_NUMERALS = dict(zip("two three four five six seven eight nine ten".split(), "两三四五六七八九十"))
@@ -221,7 +221,7 @@ def analyze(question: str) -> QuestionAnalysis:
     if len(parts) > 1 and not all(p.types for p in parts):
         merged = frozenset().union(*(p.types for p in parts))
         parts = [QuestionPart(question, merged, next((p.quantity for p in parts if p.quantity), None))]
-    years = sorted({int(y) for y in _YEAR.findall(question)})
+    years = sorted(parse_refs(question).years)
     if len(parts) == 1 and len(years) >= 2 and (_EACH.search(question) or lang == "zh"):
         # "2017年和2019年的报告分别…": one part per year, each answered from that year's document
         parts = [QuestionPart(parts[0].text, parts[0].types, parts[0].quantity, y) for y in years]

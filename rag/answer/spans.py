@@ -112,7 +112,7 @@ def gazetteer() -> Gazetteer:
     for key, forms in g.zh.items():
         if key not in g.entities:
             continue
-        is_place = any(f in places for f in forms) or _is_place_key(key)
+        is_place = any(f in places for f in forms) or key in g.places
         target = places if is_place else orgs
         english = _english_name(key, acronym=not is_place)
         for f in forms:
@@ -120,25 +120,9 @@ def gazetteer() -> Gazetteer:
     return Gazetteer(places, orgs, _alternation(places), _alternation(orgs))
 
 
-@lru_cache(maxsize=1)
-def _place_keys() -> frozenset[str]:
-    import yaml
-
-    from rag.retrieval.glossary import GLOSSARY_FILE
-
-    data = yaml.safe_load(GLOSSARY_FILE.read_text(encoding="utf-8")) or {}
-    return frozenset(str(k).lower() for k in (data.get("places") or {}))
-
-
-def _is_place_key(key: str) -> bool:
-    return key in _place_keys()
-
-
 def _is_count(text: str, m: re.Match[str]) -> bool:
     if _ORDINAL_BACK.search(text[: m.start()]):
         return False  # "第 8 条", "第 5、7 和 13 条"
-    if m.group(3) == "年":
-        return False
     if m.group(1) in ("几", "数", "一") and not m.group(2):
         return False  # "几个" / "数个": vague; "一个缔约国" / "一位代表": an article, not a figure
     return True

@@ -30,6 +30,7 @@ class Glossary:
     zh: dict[str, tuple[str, ...]]  # English key -> Chinese forms
     entities: frozenset[str]  # English keys that name an organisation or a place
     zh_entities: tuple[tuple[str, ...], ...]  # Chinese forms of each entity, for Chinese questions
+    places: frozenset[str] = frozenset()  # English keys of the "places" section (the rest of entities are organisations)
 
 
 @lru_cache(maxsize=4)
@@ -37,16 +38,19 @@ def load_glossary(path: Path = GLOSSARY_FILE) -> Glossary:
     data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     zh: dict[str, tuple[str, ...]] = {}
     entities: set[str] = set()
+    places: set[str] = set()
     for section, entries in data.items():
         for k, v in (entries or {}).items():
             key = str(k).lower().replace("’", "'")
             zh[key] = tuple(v if isinstance(v, list) else [v])
             if section in ENTITY_SECTIONS:
                 entities.add(key)
+            if section == "places":
+                places.add(key)
     alts = sorted(zh, key=len, reverse=True)  # "working group on prevention" before "working group"
     pattern = re.compile(r"(?<![\w-])(" + "|".join(re.escape(a) for a in alts) + r")(?:s|es)?(?![\w-])")
     zh_entities = tuple(dict.fromkeys(zh[k] for k in entities))
-    return Glossary(pattern, zh, frozenset(entities), zh_entities)
+    return Glossary(pattern, zh, frozenset(entities), zh_entities, frozenset(places))
 
 
 def _matches(text: str) -> list[str]:

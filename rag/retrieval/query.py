@@ -55,6 +55,16 @@ _MEETING_EN = re.compile(r"\b(" + "|".join(_ORDINALS) + r"|\d{1,2}(?:st|nd|rd|th
 _YEAR = re.compile(r"(?<![\d/])(19[5-9]\d|20[0-4]\d)(?![\d/])")
 
 
+@lru_cache(maxsize=256)
+def year_pattern(year: int) -> re.Pattern[str]:
+    """The year as a number of its own: 2019 in "2019年", not in "12019" or "20190".
+
+    >>> bool(year_pattern(2019).search("2019年11月")), bool(year_pattern(2019).search("120190"))
+    (True, False)
+    """
+    return re.compile(rf"(?<!\d){year}(?!\d)")
+
+
 @dataclass(frozen=True)
 class QueryRefs:
     """The exact references found in a query."""
@@ -74,7 +84,7 @@ class QueryRefs:
                 for n in self.meetings]
 
     def year_patterns(self) -> list[re.Pattern[str]]:
-        return [re.compile(rf"(?<!\d){y}(?!\d)") for y in self.years]
+        return [year_pattern(y) for y in self.years]
 
     def resolution_patterns(self) -> list[re.Pattern[str]]:
         """One regex per resolution, finding "第 3/2 号决议" / "3/2号决议" / "resolution 3/2" in text."""
