@@ -9,6 +9,9 @@ from dataclasses import dataclass, field
 from rag.errors import QueryError
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\u2028\u2029\ufeff]")
+# A lone UTF-16 surrogate is not a character: JSON ("\\ud800") and argv (surrogateescape) can carry one,
+# and the tokenizer and every UTF-8 writer raise on it, so it is refused here, once, for every front end.
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 
 @dataclass(frozen=True)
@@ -42,9 +45,15 @@ def clean_question(question: object, max_chars: int) -> str:
 
     >>> clean_question("  资产申报？ ", 2000)
     '资产申报？'
+    >>> clean_question("\\ud800 资产申报", 2000)
+    Traceback (most recent call last):
+    rag.errors.QueryError: the question contains a lone surrogate (U+D800), which is not text; remove it and ask again
     """
     if not isinstance(question, str):
         raise QueryError(f"the question must be text, got {type(question).__name__}", key="empty")
+    if m := _SURROGATE.search(question):
+        code = f"U+{ord(m.group()):04X}"
+        raise QueryError(f"the question contains a lone surrogate ({code}), which is not text; remove it and ask again", key="control_char", code=code)
     q = unicodedata.normalize("NFC", question).strip()
     if not q:
         raise QueryError("the question is empty: type a question in Chinese or English", key="empty")
