@@ -201,6 +201,32 @@ class UISettings(_Closed):
     data_dir: Path = Field(Path("data"), description="Where feedback (SQLite) is stored; relative to the project root.")
 
 
+class ServerSettings(_Closed):
+    """Limits of the web server: what one client may send, how long it may take, how much may wait."""
+
+    max_body_bytes: int = Field(
+        262_144, ge=1024, description="Largest request body (bytes); a larger one is answered 413 before it is read."
+    )
+    header_timeout_s: float = Field(
+        10.0, gt=0, description="Seconds a connection may take to send a request's headers before it is closed."
+    )
+    body_timeout_s: float = Field(10.0, gt=0, description="Seconds a client may pause while sending a body (408 after).")
+    batch_max: int = Field(
+        16, ge=1, le=256, description="Most concurrent questions answered in one engine call (one encoder batch)."
+    )
+    batch_wait_ms: float = Field(
+        2.0, ge=0, le=100, description="How long the first question of a batch waits for others to join it."
+    )
+    max_queue: int = Field(
+        256, ge=1, description="Questions that may wait for the engine; beyond that the server answers 503 + Retry-After."
+    )
+    answer_timeout_s: float = Field(30.0, gt=0, description="Longest a question may wait for its answer (503 after).")
+    feedback_max_chars: int = Field(2000, ge=1, description="Longest feedback comment stored (longer ones are refused).")
+    feedback_per_minute: int = Field(
+        20, ge=1, description="Ratings and comments one client (address) may store per minute."
+    )
+
+
 class EvalSettings(_Closed):
     dataset: Path = Field(Path("eval/data/qa.jsonl"), description="Known Q&A pairs.")
     thresholds: Path = Field(Path("eval/thresholds.json"), description="Regression gate: least value of each metric.")
@@ -216,6 +242,7 @@ class Settings(_Closed):
     reader: ReaderSettings = Field(default_factory=ReaderSettings, description="Extractive reader: how units are scored, chosen and refused.")
     llm: LLMSettings = Field(default_factory=LLMSettings, description="Optional OpenAI-compatible LLM answerer.")
     ui: UISettings = Field(default_factory=UISettings, description="Gradio app and HTTP API.")
+    server: ServerSettings = Field(default_factory=ServerSettings, description="Web server limits and batching.")
     eval: EvalSettings = Field(default_factory=EvalSettings, description="Evaluation suite.")
 
     def path(self, p: Path) -> Path:

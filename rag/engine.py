@@ -15,7 +15,7 @@ import time
 
 from rag.config import Settings
 from rag.errors import IndexStateError, QueryError
-from rag.request import AskRequest, Filters, clean_question
+from rag.request import AskRequest, Filters, clean_history, clean_question
 from rag.result import AnswerResult
 
 log = logging.getLogger(__name__)
@@ -95,11 +95,10 @@ class Engine:
         """A validated request: QueryError for a bad question, an unknown document/body/year or k."""
         self._require()
         q = clean_question(question, self.settings.answer.max_question_chars)
-        if k is not None and not (1 <= k <= 200):
-            raise QueryError(f"k = {k!r} is out of range; allowed: 1 to 200")
+        if k is not None and (isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= 200):
+            raise QueryError(f"k = {k!r} is not allowed; allowed: a whole number from 1 to 200")
         self.searcher.allowed_docs(filters)
-        hist = tuple((str(a)[:2000], str(b)[:4000]) for a, b in history)
-        return AskRequest(q, filters, k, hist, id)
+        return AskRequest(q, filters, k, clean_history(history), id)
 
     def ask(self, question: str, *, filters: Filters = Filters(), k: int | None = None,
             history: tuple[tuple[str, str], ...] = ()) -> AnswerResult:

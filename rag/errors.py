@@ -42,6 +42,17 @@ class QueryError(UncacQAError, ValueError):
         self.params = params
 
 
+class BusyError(UncacQAError):
+    """The server cannot take this question now (too many waiting, or it waited too long): try again.
+
+    ``retry_after`` is the number of seconds a client should wait (HTTP ``Retry-After``).
+    """
+
+    def __init__(self, message: str, *, retry_after: int = 1) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 class LLMError(UncacQAError):
     """The optional LLM endpoint is unreachable or answered nonsense."""
 

@@ -63,3 +63,22 @@ def clean_question(question: object, max_chars: int) -> str:
         code = f"U+{ord(m.group()):04X}"
         raise QueryError(f"the question contains a control character ({code}); remove it and ask again", key="control_char", code=code)
     return re.sub(r"[ \t\r\n]+", " ", q)
+
+
+def clean_history(history: object, *, max_turns: int = 20) -> tuple[tuple[str, str], ...]:
+    """Earlier (question, answer) turns as text: the last ``max_turns``, each side cut to 2,000/4,000
+    characters; QueryError for a turn that is not two strings or holds a lone surrogate.
+
+    >>> clean_history([["资产申报？", "答：…"]])
+    (('资产申报？', '答：…'),)
+    """
+    if not isinstance(history, (list, tuple)):
+        raise QueryError(f"history must be a list of [question, answer] pairs, got {type(history).__name__}")
+    turns = []
+    for i, turn in enumerate(list(history)[-max_turns:]):
+        if not (isinstance(turn, (list, tuple)) and len(turn) == 2 and all(isinstance(x, str) for x in turn)):
+            raise QueryError(f"history turn {i} must be a [question, answer] pair of strings, got {ascii(turn)[:80]}")
+        if any(_SURROGATE.search(x) for x in turn):
+            raise QueryError(f"history turn {i} contains a lone surrogate, which is not text; remove it")
+        turns.append((turn[0][:2000], turn[1][:4000]))
+    return tuple(turns)

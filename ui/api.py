@@ -6,8 +6,13 @@ Body::
      "history": [["earlier question", "earlier answer"], …]}
 
 Only ``question`` is required. Errors are ``{"error": "one line"}``, never a traceback: 400 for a body
-that is not a JSON object, 422 for a bad field or a bad question (empty, too long, control characters,
-unknown document), 503 when the engine cannot answer (e.g. index missing), 500 otherwise.
+that is not a JSON object (or nested too deep to be a question), 413 for a body over
+``server.max_body_bytes`` (before it is read, see ``ui.limits``), 422 for a bad field or a bad question
+(empty, too long, control characters, lone surrogates, unknown document), 503 + ``Retry-After`` when
+the server is busy (``server.max_queue`` waiting) or the engine cannot answer, 500 otherwise.
+
+The handler never holds a thread while it waits: the question is validated on the event loop (cheap)
+and awaited on the micro-batcher's future, so ``/healthz`` and other clients are served meanwhile.
 
 Example::
 
@@ -17,15 +22,15 @@ Example::
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from starlette.concurrency import run_in_threadpool
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError
 
-from rag.errors import QueryError, UncacQAError
+from rag.errors import BusyError, QueryError, UncacQAError
 from rag.request import Filters
 from ui.service import Assistant
 
@@ -38,13 +43,18 @@ class AskBody(BaseModel):
     question: str = Field(description="The question, Chinese or English.")
     doc_ids: list[str] = Field(default_factory=list, description="Only these documents.")
     bodies: list[str] = Field(default_factory=list, description="Only these bodies (CoSP, WG.4).")
-    years: list[int] = Field(default_factory=list, description="Only these years.")
-    k: int | None = Field(None, ge=1, le=200, description="Chunks retrieved (default retrieval.k).")
+    # strict: JSON true is not the year 1 nor k = 1, and "5" is not a number
+    years: list[StrictInt] = Field(default_factory=list, description="Only these years.")
+    k: StrictInt | None = Field(None, ge=1, le=200, description="Chunks retrieved (default retrieval.k).")
     history: list[tuple[str, str]] = Field(default_factory=list, description="Earlier (question, answer) turns.")
 
 
-def _error(status: int, message: str) -> JSONResponse:
-    return JSONResponse({"error": message}, status_code=status)
+def _error(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse({"error": message}, status_code=status, headers=headers)
+
+
+def busy_response(e: BusyError) -> JSONResponse:
+    return _error(503, str(e), {"Retry-After": str(e.retry_after)})
 
 
 def validation_message(err: ValidationError) -> str:
@@ -67,19 +77,30 @@ def api_router(assistant: Assistant) -> APIRouter:
             data = json.loads(await request.body())
         except (ValueError, UnicodeDecodeError):
             return _error(400, 'the request body must be a JSON object such as {"question": "..."}')
+        except RecursionError:  # json's C decoder recurses per nesting level
+            return _error(400, "the request body is nested too deeply to be a question; send a flat JSON object")
         if not isinstance(data, dict):
             return _error(400, f'the request body must be a JSON object, got {type(data).__name__}')
         try:
             body = AskBody.model_validate(data)
         except ValidationError as e:
             return _error(422, validation_message(e))
+        except RecursionError:
+            return _error(400, "a field is nested too deeply; send a flat JSON object")
         filters = Filters(tuple(body.doc_ids), tuple(body.bodies), tuple(body.years))
+        timeout = assistant.settings.server.answer_timeout_s
         try:
-            result = await run_in_threadpool(
-                assistant.ask, body.question, filters=filters, k=body.k, history=tuple(body.history)
-            )
+            req = assistant.request(body.question, filters=filters, k=body.k, history=tuple(body.history))
+            future = assistant.submit(req)
+            result = await asyncio.wait_for(asyncio.wrap_future(future), timeout)
         except QueryError as e:
             return _error(422, str(e))
+        except BusyError as e:
+            return busy_response(e)
+        except TimeoutError:
+            future.cancel()
+            return busy_response(BusyError(f"no answer within {timeout:g} s (server.answer_timeout_s); ask again",
+                                           retry_after=assistant.batcher.retry_after()))
         except UncacQAError as e:
             return _error(503, str(e))
         except Exception:  # never a traceback to the client; the log has it

@@ -7,9 +7,12 @@ Routes::
     /source/<doc_id>       the whole document, paragraph anchors #p12 / #p54-j (plain HTML, no Gradio)
     POST /api/ask          JSON in, AnswerResult.to_json() out
     /gradio_api/...        Gradio's own API (gradio_client: ``Client(url).predict(q, api_name="/ask")``)
-    /healthz               {"status": "ok", "documents": N, "paragraphs": N}
+    /healthz               {"status": "ok", "documents": N, "paragraphs": N, "waiting": N}
 
 Everything is served from this process: no CDN, no share link, no analytics, no version check.
+Every request first passes ``ui.limits.RequestLimits`` (body size, slow bodies, JSON depth, no
+uploads); questions from every front end meet in one micro-batcher (``rag.batcher``), and
+``/healthz`` runs on the event loop, so it answers in milliseconds however many questions wait.
 
 Example::
 
@@ -20,6 +23,8 @@ Example::
 from __future__ import annotations
 
 import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -32,6 +37,7 @@ from fastapi.responses import JSONResponse, RedirectResponse  # noqa: E402
 from ui.api import api_router  # noqa: E402
 from ui.chat import build_chat  # noqa: E402
 from ui.feedback import FeedbackStore  # noqa: E402
+from ui.limits import RequestLimits  # noqa: E402
 from ui.service import Assistant, EngineLike  # noqa: E402
 from ui.source_view import source_router  # noqa: E402
 from ui.style import CSS, FONT_MONO, FONT_SANS  # noqa: E402
@@ -54,15 +60,25 @@ def create_app(engine: EngineLike, *, store: FeedbackStore | None = None) -> Fas
 
     ``store`` defaults to ``<settings.ui.data_dir>/feedback.sqlite3``.
     """
-    assistant = Assistant(engine, store)
+    assistant = Assistant(engine, store).start()
     settings = assistant.settings
-    app = FastAPI(title="uncac-qa", docs_url=None, redoc_url=None, openapi_url=None)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        assistant.start()
+        yield
+        assistant.close()
+
+    app = FastAPI(title="uncac-qa", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan)
     app.state.assistant = assistant
+    app.add_middleware(RequestLimits, server=settings.server)
 
     @app.get("/healthz", include_in_schema=False)
-    def healthz() -> JSONResponse:
+    async def healthz() -> JSONResponse:
+        # async on purpose: a sync route waits for a worker thread, and under load those are busy
         c = assistant.corpus
-        return JSONResponse({"status": "ok", "documents": len(c.documents), "paragraphs": len(c)})
+        waiting = assistant.batcher.stats().waiting
+        return JSONResponse({"status": "ok", "documents": len(c.documents), "paragraphs": len(c), "waiting": waiting})
 
     @app.get("/widget", include_in_schema=False)
     def widget_slash(request: Request) -> RedirectResponse:

@@ -23,10 +23,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import gradio as gr
+from pydantic import ValidationError
 
-from rag.errors import UncacQAError
+from rag.errors import BusyError, UncacQAError
 from rag.request import Filters
 from rag.result import AnswerResult
+from ui.api import AskBody, validation_message
+from ui.feedback import FeedbackError
 from ui.i18n import LANGS, t
 from ui.render import answer_steps, render_answer, render_message, render_question, render_sources, snippet
 from ui.service import Assistant, question_problem
@@ -183,6 +186,10 @@ def build_chat(assistant: Assistant, *, compact: bool = False) -> gr.Blocks:
             yield emit(messages(history, lang_now, corpus, pending=q), gr.skip(), history, "")
             try:
                 result = assistant.ask(q, filters=filters, history=past)
+            except BusyError:
+                history.append(Turn(q, error=("busy", {}), context=context))
+                yield emit(messages(history, lang_now, corpus), gr.skip(), history, gr.skip())
+                return
             except UncacQAError as e:
                 history.append(Turn(q, error=("bad_input", {"msg": str(e)}), context=context))
                 yield emit(messages(history, lang_now, corpus), gr.skip(), history, gr.skip())
@@ -219,7 +226,15 @@ def build_chat(assistant: Assistant, *, compact: bool = False) -> gr.Blocks:
 
         # --- feedback ------------------------------------------------------------------------------
 
-        def on_like(data: gr.LikeData, history: list[Turn], lang_now: str, text: str = ""):
+        def may_write(request: gr.Request | None, lang_now: str) -> bool:
+            """The per-client feedback limit (``server.feedback_per_minute``); warns when it is reached."""
+            client = getattr(getattr(request, "client", None), "host", None) or "unknown"
+            if assistant.feedback_limiter.allow(client):
+                return True
+            gr.Warning(t("feedback_too_many", lang_now, n=assistant.feedback_limiter.per_minute))
+            return False
+
+        def on_like(data: gr.LikeData, history: list[Turn], lang_now: str, text: str = "", request: gr.Request = None):
             index = data.index[0] if isinstance(data.index, (list, tuple)) else data.index
             turn = history[index // 2] if isinstance(index, int) and 0 <= index // 2 < len(history) else None
             rating = {True: 1, False: -1}.get(data.liked) if isinstance(data.liked, bool) else None
@@ -228,27 +243,39 @@ def build_chat(assistant: Assistant, *, compact: bool = False) -> gr.Blocks:
             if turn is None or turn.result is None or index % 2 == 0:
                 gr.Warning(t("feedback_not_answer", lang_now))
                 return gr.skip(), gr.skip()
-            fid = assistant.store.add(
-                turn.result, rating=rating, comment=text or "", config=assistant.config(),
-                context=turn.context, ui_lang=lang_now,
-            )
+            if not may_write(request, lang_now):
+                return gr.skip(), gr.skip()
+            try:
+                fid = assistant.store.add(
+                    turn.result, rating=rating, comment=text or "", config=assistant.config(),
+                    context=turn.context, ui_lang=lang_now,
+                )
+            except FeedbackError as e:
+                gr.Warning(t("feedback_rejected", lang_now, msg=str(e)))
+                return gr.skip(), gr.skip()
             gr.Info(t("feedback_thanks", lang_now))
             return fid, ""
 
         if compact:
 
-            def on_like_compact(data: gr.LikeData, history: list[Turn], lang_now: str):
-                return on_like(data, history, lang_now)[0]
+            def on_like_compact(data: gr.LikeData, history: list[Turn], lang_now: str, request: gr.Request = None):
+                return on_like(data, history, lang_now, request=request)[0]
 
             chatbot.like(on_like_compact, [turns, lang], [last_feedback], api_visibility="private", show_progress="hidden")
         else:
             chatbot.like(on_like, [turns, lang, comment], [last_feedback, comment], api_visibility="private", show_progress="hidden")
 
-            def on_comment(fid: int | None, text: str, lang_now: str):
+            def on_comment(fid: int | None, text: str, lang_now: str, request: gr.Request = None):
                 if fid is None:
                     gr.Warning(t("feedback_none", lang_now))
                     return gr.skip()
-                assistant.store.set_comment(fid, text or "")
+                if not may_write(request, lang_now):
+                    return gr.skip()
+                try:
+                    assistant.store.set_comment(fid, text or "")
+                except FeedbackError as e:
+                    gr.Warning(t("feedback_rejected", lang_now, msg=str(e)))
+                    return gr.skip()
                 gr.Info(t("feedback_comment_saved", lang_now))
                 return ""
 
@@ -312,9 +339,18 @@ def build_chat(assistant: Assistant, *, compact: bool = False) -> gr.Blocks:
                 history: list[list[str]] | None = None,
             ) -> dict:
                 """Answer a question over the documents; returns AnswerResult.to_json() (citations, retrieved, timings)."""
-                past = tuple((str(h[0]), str(h[1])) for h in history or () if len(h) == 2)
+                # Gradio passes the JSON values as they came: validated by the same model as POST /api/ask,
+                # so a bad value is one line naming the field, never Python's own text.
+                fields = {"question": question, "doc_ids": doc_ids, "bodies": bodies, "years": years, "k": k, "history": history}
                 try:
-                    result = assistant.ask(question, filters=filters_of(doc_ids, bodies, years), k=k, history=past)
+                    body = AskBody.model_validate({n: v for n, v in fields.items() if v is not None})
+                except ValidationError as e:
+                    raise gr.Error(validation_message(e)) from None
+                except RecursionError:
+                    raise gr.Error("a field is nested too deeply; send flat values") from None
+                filters = Filters(tuple(body.doc_ids), tuple(body.bodies), tuple(body.years))
+                try:
+                    result = assistant.ask(body.question, filters=filters, k=body.k, history=tuple(body.history))
                 except UncacQAError as e:
                     raise gr.Error(str(e)) from None
                 return result.to_json()

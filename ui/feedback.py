@@ -79,14 +79,23 @@ class FeedbackRow:
 class FeedbackStore:
     """SQLite file of ratings; the file and its folder are created on first use."""
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, *, max_comment_chars: int = 2000) -> None:
         self.path = Path(path)
+        self.max_comment_chars = max_comment_chars
         self._ready = False
 
     @classmethod
     def for_settings(cls, settings: Any) -> FeedbackStore:
         """The store at ``<settings.path(settings.ui.data_dir)>/feedback.sqlite3``."""
-        return cls(settings.path(settings.ui.data_dir) / FILENAME)
+        return cls(settings.path(settings.ui.data_dir) / FILENAME, max_comment_chars=settings.server.feedback_max_chars)
+
+    def _comment(self, comment: str | None) -> str:
+        text = comment.strip() if isinstance(comment, str) else ""
+        if len(text) > self.max_comment_chars:
+            raise FeedbackError(f"the comment has {len(text)} characters; the limit is {self.max_comment_chars}")
+        if any("\ud800" <= c <= "\udfff" for c in text):
+            raise FeedbackError("the comment contains a lone surrogate, which is not text; remove it")
+        return text
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
@@ -117,7 +126,7 @@ class FeedbackStore:
             raise FeedbackError(f"rating {one_of(rating, RATINGS)}")
         data = result.to_json(full=True) if isinstance(result, AnswerResult) else dict(result)
         row = (
-            datetime.now(UTC).isoformat(timespec="seconds"), rating, (comment or "").strip(),
+            datetime.now(UTC).isoformat(timespec="seconds"), rating, self._comment(comment),
             data["question"], data["answer"], int(bool(data["refused"])), data.get("lang") or "",
             ui_lang, _dump(data.get("citations", [])), _dump(data), _dump(context or {}), _dump(config or {}),
         )
@@ -132,7 +141,7 @@ class FeedbackStore:
     def set_comment(self, feedback_id: int, comment: str) -> None:
         """Attach (replace) the comment of an existing rating."""
         with self._connect() as conn:
-            cur = conn.execute("UPDATE feedback SET comment = ? WHERE id = ?", ((comment or "").strip(), feedback_id))
+            cur = conn.execute("UPDATE feedback SET comment = ? WHERE id = ?", (self._comment(comment), feedback_id))
             if cur.rowcount != 1:
                 raise FeedbackError(f"no feedback with id {feedback_id!r}")
 

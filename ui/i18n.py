@@ -82,6 +82,15 @@ STRINGS: dict[str, dict[str, str]] = {
         "en": "First click thumbs up or thumbs down under an answer.",
     },
     "feedback_not_answer": {"zh": "只能评价回答。", "en": "Only answers can be rated."},
+    "feedback_too_many": {
+        "zh": "一分钟内的评价过多（上限 {n} 次），请稍后再试。",
+        "en": "Too many ratings in one minute (the limit is {n}); try again shortly.",
+    },
+    "feedback_rejected": {"zh": "未保存反馈：{msg}", "en": "Feedback not saved: {msg}"},
+    "busy": {
+        "zh": "服务器正忙，请过几秒钟再问。",
+        "en": "The server is busy; ask again in a few seconds.",
+    },
     "notice": {"zh": "提示", "en": "Note"},
     "viewer_back": {"zh": "返回问答", "en": "Back to the Q&A"},
     "viewer_symbol": {"zh": "文号", "en": "Symbol"},

@@ -1,27 +1,32 @@
 """What the chat, the widget and the HTTP API share: the loaded engine, its corpus, the feedback store.
 
-The engine is loaded once per process and shared; one lock serialises questions, because the encoder,
-the index and an optional LLM client are not promised to be thread-safe, and Gradio and FastAPI call
-from worker threads.
+The engine is loaded once per process and shared. Every question goes through one
+:class:`rag.batcher.MicroBatcher`: its single worker thread is the only one that touches the engine
+(the encoder, the index and an optional LLM client are not promised to be thread-safe), and questions
+that arrive together are answered in one encoder call. Gradio's worker threads wait on
+:meth:`Assistant.ask`; the HTTP API awaits :meth:`Assistant.submit` without holding a thread.
 
 Example::
 
-    assistant = Assistant(Engine(settings).load())
+    assistant = Assistant(Engine(settings).load()).start()
     result = assistant.ask("工作组关于资产申报提出了什么建议？", filters=Filters(years=(2019,)))
+    assistant.close()
 """
 
 from __future__ import annotations
 
-import threading
+from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from rag.batcher import MicroBatcher
 from rag.config import Settings
 from rag.corpus.loader import Corpus
 from rag.errors import QueryError
-from rag.request import Filters, clean_question
+from rag.request import AskRequest, Filters, clean_question
 from rag.result import AnswerResult
 from ui.feedback import FeedbackStore
+from ui.ratelimit import RateLimiter
 
 
 class EngineLike(Protocol):
@@ -30,9 +35,12 @@ class EngineLike(Protocol):
     settings: Settings
     corpus: Corpus
 
-    def ask(
+    def request(
         self, question: str, *, filters: Filters = ..., k: int | None = None, history: tuple[tuple[str, str], ...] = ()
-    ) -> AnswerResult: ...
+    ) -> AskRequest:
+        """A validated request; QueryError for a bad question, filter, k or history."""
+
+    def ask_batch(self, requests: list[AskRequest]) -> list[AnswerResult]: ...
 
 
 @dataclass(frozen=True)
@@ -50,22 +58,39 @@ class Assistant:
         self.settings: Settings = engine.settings
         self.corpus: Corpus = engine.corpus
         self.store = store or FeedbackStore.for_settings(self.settings)
-        self._lock = threading.Lock()
+        self.batcher = MicroBatcher.for_settings(engine, self.settings.server)
+        self.feedback_limiter = RateLimiter(self.settings.server.feedback_per_minute)
 
     @property
     def max_chars(self) -> int:
         return self.settings.answer.max_question_chars
 
+    def start(self) -> Assistant:
+        self.batcher.start()
+        return self
+
+    def close(self) -> None:
+        self.batcher.close()
+
+    def request(
+        self, question: str, *, filters: Filters = Filters(), k: int | None = None,
+        history: tuple[tuple[str, str], ...] = (),
+    ) -> AskRequest:
+        """Validate (``Engine.request``, the one place): QueryError on bad input."""
+        return self.engine.request(question, filters=filters, k=k, history=history)
+
+    def submit(self, request: AskRequest) -> Future:
+        """Queue a validated request (BusyError when the queue is full); the Future holds the AnswerResult."""
+        return self.batcher.start().submit(request)
+
     def ask(
         self, question: str, *, filters: Filters = Filters(), k: int | None = None,
         history: tuple[tuple[str, str], ...] = (),
     ) -> AnswerResult:
-        """Validate, then ask the engine (one question at a time). QueryError on bad input."""
-        q = clean_question(question, self.max_chars)
-        if filters.doc_ids:
-            self.corpus.check_doc_ids(filters.doc_ids)
-        with self._lock:
-            return self.engine.ask(q, filters=filters, k=k, history=history)
+        """Validate, then wait for the answer (QueryError on bad input, BusyError when overloaded)."""
+        req = self.request(question, filters=filters, k=k, history=history)
+        self.batcher.start()
+        return self.batcher.ask(req, timeout=self.settings.server.answer_timeout_s)
 
     def config(self) -> dict[str, Any]:
         """The configuration stored with each rating."""

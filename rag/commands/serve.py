@@ -15,6 +15,7 @@ import sys
 
 from rag.cli import command
 from rag.config import Settings
+from rag.errors import ConfigError
 
 
 def _args(p: argparse.ArgumentParser) -> None:
@@ -28,12 +29,18 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
 
     from rag.engine import Engine
     from ui.app import create_app
+    from ui.server import check_bindable, server_config
 
     host = args.host or settings.ui.host
-    port = args.port or settings.ui.port
+    port = args.port if args.port is not None else settings.ui.port
+    check_bindable(host, port)  # a bad or busy port is one line, before the model loads
     print("uncac-qa: loading the model and the index…", file=sys.stderr)
     engine = Engine(settings).load()  # raises IndexStateError ("… uncac-qa ingest") before serving anything
     app = create_app(engine)
+    server = uvicorn.Server(server_config(app, settings, host, port))
+    check_bindable(host, port)  # taken while the model loaded?
     print(f"uncac-qa: serving on http://{host}:{port}/  (widget: /widget, API: POST /api/ask)", file=sys.stderr)
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    server.run()
+    if not server.started:  # uvicorn logs the bind error itself and returns
+        raise ConfigError(f"could not listen on {host}:{port}; see the message above")
     return 0

@@ -26,7 +26,8 @@ from rag.config import Settings
 from rag.corpus.loader import Corpus
 from rag.corpus.parser import parse_document
 from rag.corpus.records import Citation, DocumentMeta, source_url
-from rag.request import Filters, clean_question
+from rag.errors import QueryError
+from rag.request import AskRequest, Filters, clean_history, clean_question
 from rag.result import REFUSAL, AnswerResult, AnswerSentence, Retrieved
 
 # English words the fake engine maps to the Chinese terms of the documents.
@@ -48,8 +49,22 @@ class FakeEngine:
             terms += [run[i : i + 2] for i in range(len(run) - 1)]
         return [t for t in terms if t not in {"工作", "作组", "什么", "提出", "建议", "关于"}]
 
-    def ask(self, question, *, filters=Filters(), k=None, history=()):
+    def request(self, question, *, filters=Filters(), k=None, history=(), id=None) -> AskRequest:
+        """Validated like ``Engine.request`` (the same functions), so the UI's error paths are real."""
         q = clean_question(question, self.settings.answer.max_question_chars)
+        if k is not None and (isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= 200):
+            raise QueryError(f"k = {k!r} is not allowed; allowed: a whole number from 1 to 200")
+        if filters.doc_ids:
+            self.corpus.check_doc_ids(filters.doc_ids)
+        return AskRequest(q, filters, k, clean_history(history), id)
+
+    def ask_batch(self, requests: list[AskRequest]) -> list[AnswerResult]:
+        return [self._answer(r.question, filters=r.filters, k=r.k, history=r.history) for r in requests]
+
+    def ask(self, question, *, filters=Filters(), k=None, history=()):
+        return self.ask_batch([self.request(question, filters=filters, k=k, history=history)])[0]
+
+    def _answer(self, q, *, filters=Filters(), k=None, history=()):
         self.calls.append({"question": q, "filters": filters, "k": k, "history": history})
         lang = "zh" if re.search(r"[\u4e00-\u9fff]", q) else "en"
         terms = self._terms(q)
@@ -135,8 +150,11 @@ class LiveServer:
     def __init__(self, app) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        config = uvicorn.Config(
-            app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on",
+        from ui.server import server_config
+
+        # the very config `uncac-qa serve` uses (header deadline, connection limit)
+        config = server_config(
+            app, app.state.assistant.settings, "127.0.0.1", self.port, lifespan="on",
             timeout_graceful_shutdown=1,  # open SSE/keep-alive connections must not hold the test session
         )
         self.server = uvicorn.Server(config)

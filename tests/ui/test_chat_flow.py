@@ -73,7 +73,7 @@ def test_html_in_the_question_is_shown_escaped(chat):
 
 
 def test_engine_failure_is_one_clean_line(chat, monkeypatch):
-    monkeypatch.setattr(chat.engine, "ask", lambda *a, **k: (_ for _ in ()).throw(RuntimeError("boom secret")))
+    monkeypatch.setattr(chat.engine, "ask_batch", lambda *a, **k: (_ for _ in ()).throw(RuntimeError("boom secret")))
     final = run(chat, ZH, lang="en")[-1][0][-1]["content"]
     assert "Internal error" in final and "boom secret" not in final
 

@@ -56,3 +56,14 @@ def test_json_endpoint_matches(real_server, engine):
     assert r.status_code == 200 and r.json()["citations"] == engine.ask(ZH).to_json()["citations"]
     r = httpx.post(real_server.url + "/api/ask", json={"question": ""}, timeout=60)
     assert r.status_code == 422 and "empty" in r.json()["error"]
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"years": ["twenty"]}, "field 'years.0'"),
+    ({"k": True}, "field 'k'"),
+    ({"history": [["only one side"]]}, "field 'history.0.1' is required"),
+])
+def test_bad_fields_are_one_line_naming_the_field(client, kwargs, message):
+    # once "invalid literal for int() with base 10: 'twenty'", and k = true was taken as k = 1
+    with pytest.raises(AppError, match=message):
+        client.predict(question=ZH, api_name="/ask", **kwargs)

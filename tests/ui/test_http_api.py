@@ -76,7 +76,12 @@ class _Broken:
     def __init__(self, settings, corpus, exc):
         self.settings, self.corpus, self.exc = settings, corpus, exc
 
-    def ask(self, *a, **kw):
+    def request(self, question, **kw):
+        from rag.request import AskRequest
+
+        return AskRequest(question)
+
+    def ask_batch(self, requests):
         raise self.exc
 
 

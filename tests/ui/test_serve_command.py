@@ -16,3 +16,22 @@ def test_missing_index_names_the_ingest_command(tmp_path, capsys):
     assert main(["--set", f"index.dir={tmp_path / 'no-index'}", "serve"]) == 2
     err = capsys.readouterr().err
     assert "uncac-qa ingest" in err and "Traceback" not in err
+
+
+def test_a_port_out_of_range_is_one_line(capsys):
+    assert main(["serve", "--port", "70000"]) == 2  # was an OverflowError traceback from uvicorn
+    err = capsys.readouterr().err
+    assert "port 70000 is not allowed; allowed: 1 to 65535" in err and "Traceback" not in err
+
+
+def test_a_port_in_use_is_one_line_before_serving_on(capsys):
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert main(["serve", "--port", str(port)]) == 2
+    err = capsys.readouterr().err
+    assert f"port {port} on 127.0.0.1 is already in use" in err
+    assert "serving on" not in err and "loading the model" not in err and "Traceback" not in err
