@@ -241,12 +241,12 @@ def load_tables(scenarios: Sequence[LoadScenario], reports: Sequence[Any]) -> tu
         return "–" if x is None else f"{x:.0f}"
 
     rows = [["load scenario", "s", "answers", "answers/s", "p50 ms", "p95 ms", "p99 ms", "errors", "shed",
-             "uncited", "/healthz p50 ms", "p95 ms", "max ms", "client CPU"]]
+             "uncited", "/healthz p50 ms", "p95 ms", "max ms", "client CPU", "loop lag p95 ms"]]
     for sc, r in zip(scenarios, reports):
         rows.append([sc.name, f"{r.duration_s:g}", str(r.answers), f"{r.answers_per_s:.1f}", f(r.latency_p50_ms),
                      f(r.latency_p95_ms), f(r.latency_p99_ms), str(r.errors), str(r.shed), str(r.uncited),
                      f(r.health_p50_ms), f(r.health_p95_ms), f(r.health_max_ms),
-                     f"{r.client_cpu_s / max(r.elapsed_s, 1e-9):.0%}"])
+                     f"{r.client_cpu_s / max(r.elapsed_s, 1e-9):.0%}", f(r.loop_lag_p95_ms)])
     targets = [["target", "scenario", "measured", "verdict"]]
     for t in LOAD_TARGETS:
         if t.scenario >= len(reports):
