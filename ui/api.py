@@ -68,10 +68,26 @@ def validation_message(err: ValidationError) -> str:
     return f"field {field!r}: {e['msg']}"
 
 
+_ERROR = {"content": {"application/json": {"schema": {
+    "type": "object", "properties": {"error": {"type": "string"}}, "required": ["error"]}}}}
+# The body is read by hand (one clear line per bad value, not FastAPI's error list), so its schema is
+# declared here for /api/openapi.json, from the same model that validates it.
+_ASK_OPENAPI = {
+    "requestBody": {"required": True, "content": {"application/json": {"schema": AskBody.model_json_schema()}}},
+    "responses": {
+        "200": {"description": "AnswerResult.to_json(): answer, refused, citations, retrieved, timings_ms",
+                "content": {"application/json": {"schema": {"type": "object"}}}},
+        **{code: {"description": why, **_ERROR} for code, why in [
+            ("400", "not a JSON object, or nested too deep"), ("413", "body over server.max_body_bytes"),
+            ("422", "a bad field or question"), ("503", "busy (Retry-After) or the engine cannot answer")]},
+    },
+}
+
+
 def api_router(assistant: Assistant) -> APIRouter:
     router = APIRouter()
 
-    @router.post("/api/ask")
+    @router.post("/api/ask", summary="Answer a question, every sentence cited", openapi_extra=_ASK_OPENAPI)
     async def ask(request: Request) -> JSONResponse:
         try:
             data = json.loads(await request.body())

@@ -8,6 +8,7 @@ Routes::
     POST /api/ask          JSON in, AnswerResult.to_json() out
     /gradio_api/...        Gradio's own API (gradio_client: ``Client(url).predict(q, api_name="/ask")``)
     /healthz               {"status": "ok", "documents": N, "paragraphs": N, "waiting": N}
+    /api/openapi.json      OpenAPI schema of the routes above (what the fuzzing test is generated from)
 
 Everything is served from this process: no CDN, no share link, no analytics, no version check.
 Every request first passes ``ui.limits.RequestLimits`` (body size, slow bodies, JSON depth, no
@@ -73,7 +74,12 @@ def create_app(engine: EngineLike, *, store: FeedbackStore | None = None) -> Fas
     app.state.assistant = assistant
     app.add_middleware(RequestLimits, server=settings.server)
 
-    @app.get("/healthz", include_in_schema=False)
+    @app.get("/api/openapi.json", include_in_schema=False)
+    async def openapi() -> JSONResponse:
+        """The schema of the plain routes (/api/ask, /healthz, /source); Gradio's API has its own."""
+        return JSONResponse(app.openapi())
+
+    @app.get("/healthz", summary="Liveness: answers at once, however many questions wait")
     async def healthz() -> JSONResponse:
         # async on purpose: a sync route waits for a worker thread, and under load those are busy
         c = assistant.corpus

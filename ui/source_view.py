@@ -22,7 +22,7 @@ import hashlib
 import html
 import re
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from fastapi.responses import HTMLResponse
 
 from rag.corpus.loader import Corpus
@@ -283,9 +283,8 @@ def source_router(corpus: Corpus, default_lang: str = "zh") -> APIRouter:
     router = APIRouter()
     headers = {"Content-Security-Policy": CSP, "X-Content-Type-Options": "nosniff", "Referrer-Policy": "same-origin"}
 
-    @router.get("/source/{doc_id:path}", response_class=HTMLResponse, include_in_schema=False)
-    def source(doc_id: str, request: Request) -> HTMLResponse:
-        lang = request.query_params.get("lang", default_lang)
+    @router.get("/source/{doc_id:path}", response_class=HTMLResponse, summary="One document, paragraph anchors #p12")
+    def source(doc_id: str, lang: str | None = None) -> HTMLResponse:
         lang = lang if lang in LANGS else default_lang
         try:
             doc = corpus.document(doc_id)  # a dict lookup, never a path
@@ -295,7 +294,7 @@ def source_router(corpus: Corpus, default_lang: str = "zh") -> APIRouter:
         return HTMLResponse(render_document(doc, lang), headers=headers)
 
     @router.get("/source", include_in_schema=False)
-    def source_index(request: Request) -> HTMLResponse:
-        return source("", request)
+    def source_index(lang: str | None = None) -> HTMLResponse:
+        return source("", lang)
 
     return router
