@@ -8,7 +8,10 @@ Simulated delegates ask real questions over HTTP while a prober checks that the 
   ``think_s`` seconds (paced; each user's first start is jittered over one period so users do not
   march in step). Questions are drawn round-robin from a fixed list: by default every question of
   ``eval/data/qa.jsonl``, Chinese and English, answerable and not, so the answers are real;
-- a prober hits ``GET /healthz`` every ``health_interval_s`` for as long as any user is asking.
+- a prober hits ``GET /healthz`` every ``health_interval_s`` for as long as any user is asking, from a
+  process of its own (:mod:`eval.probe`): probed from the users' event loop, a health check waits
+  behind the answers that loop is reading and measures the client, not the server (10× too slow at
+  p95 with 50 users).
 
 Every response is classified once (:func:`classify`): an *answer* (200 with a JSON object; it is
 "cited or refused" when ``refused`` is true or ``citations`` is non-empty, see
@@ -51,11 +54,14 @@ import httpx
 
 from eval.dataset import load_dataset
 from eval.metrics import percentile
+from eval.probe import HealthProber
 
 DATASET = Path(__file__).resolve().parent / "data" / "qa.jsonl"
 
 # Outcomes of one request (Sample.outcome).
 ANSWER, SHED, ERROR = "answer", "shed", "error"
+# Where /healthz is probed from: a process of its own (real servers), or the users' loop (mock transports).
+PROBERS = ("process", "inline")
 
 
 def default_questions(path: str | Path = DATASET) -> tuple[str, ...]:
@@ -291,8 +297,12 @@ async def arun_load(
     error_pause_s: float = 0.1,
     seed: int = 0,
     transport: httpx.AsyncBaseTransport | None = None,
+    prober: str | None = None,
 ) -> LoadReport:
     """:func:`run_load` inside an already running event loop."""
+    prober = prober or ("inline" if transport is not None else "process")  # a child cannot see a mock transport
+    if prober not in PROBERS:
+        raise ValueError(f"prober {prober!r} is not supported, must be one of {PROBERS}")
     if isinstance(users, bool) or not isinstance(users, int) or users < 1:
         raise ValueError(f"users must be a positive integer, got {users!r}")
     if not duration_s > 0:
@@ -334,7 +344,7 @@ async def arun_load(
             if next_t > now and next_t < deadline:
                 await asyncio.sleep(next_t - now)
 
-    async def prober() -> None:
+    async def inline_prober() -> None:
         next_t = time.perf_counter()
         while not stop.is_set():
             t = time.perf_counter()
@@ -356,16 +366,24 @@ async def arun_load(
             lags.append(max(0.0, time.perf_counter() - t - tick))
 
     async with client:
+        outside = HealthProber(url, health_interval_s, health_timeout_s) if prober == "process" else None
+        if outside:
+            await asyncio.to_thread(outside.__enter__)
         cpu0 = time.thread_time()  # the loop's thread only: excludes an in-process server's threads
         t0 = time.perf_counter()
         deadline = t0 + duration_s
-        side = [asyncio.create_task(prober()), asyncio.create_task(lag_monitor())]
+        side = [asyncio.create_task(lag_monitor())]
+        if not outside:
+            side.append(asyncio.create_task(inline_prober()))
         try:
             await asyncio.gather(*(user(u) for u in range(users)))
         finally:
             elapsed = time.perf_counter() - t0
             stop.set()
             await asyncio.gather(*side)
+            if outside:
+                await asyncio.to_thread(outside.__exit__, None, None, None)
+                probes = [Probe(lat, ok) for lat, ok in outside.probes]
         cpu = time.thread_time() - cpu0
     return build_report(users, duration_s, think_s, samples, probes, elapsed_s=elapsed, client_cpu_s=cpu,
                         loop_lags_s=lags)
@@ -392,7 +410,8 @@ def run_load(
         **options: ``timeout_s`` (60, per question), ``health_timeout_s`` (10), ``honor_retry_after``
             (True: a shed user waits Retry-After, at most ``max_backoff_s`` 5 s), ``error_pause_s``
             (0.1, after an error), ``seed`` (0, the start jitter), ``transport`` (an httpx transport,
-            for tests). See :func:`arun_load`.
+            for tests), ``prober`` ("process", the default; "inline" probes from the users' event loop,
+            the default with a ``transport``). See :func:`arun_load`.
 
     Returns:
         The :class:`LoadReport`.
