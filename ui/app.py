@@ -95,6 +95,8 @@ def create_app(engine: EngineLike, *, store: FeedbackStore | None = None) -> Fas
     app.include_router(api_router(assistant))
     mount = dict(_MOUNT, server_name=settings.ui.host, server_port=settings.ui.port)
     # Starlette matches in order: the routes above, then /widget, then the chat at / catches the rest.
-    gr.mount_gradio_app(app, build_chat(assistant, compact=True).queue(), path="/widget", **mount)
-    gr.mount_gradio_app(app, build_chat(assistant).queue(default_concurrency_limit=4), path="/", **mount)
+    # Gradio's own queue is bounded like the batcher's: past max_size a browser is told the queue is full.
+    limit = settings.server.max_queue
+    gr.mount_gradio_app(app, build_chat(assistant, compact=True).queue(max_size=limit), path="/widget", **mount)
+    gr.mount_gradio_app(app, build_chat(assistant).queue(default_concurrency_limit=4, max_size=limit), path="/", **mount)
     return app

@@ -32,4 +32,6 @@ def create_encoder(settings: EmbeddingsSettings, *, backend: str = "sentence-tra
         query_prompt=settings.query_prompt,
         passage_prompt=settings.passage_prompt,
         max_seq_length=settings.max_seq_length,
+        query_runtime=settings.query_runtime,
+        query_threads=settings.query_threads,
     )

