@@ -11,14 +11,18 @@ Layout of ``settings.index.dir`` (default ``data/index``)::
 
 Atomic: a build writes into a temporary directory beside the target (same filesystem), fsyncs it, then
 swaps it in with ``os.replace`` (the previous index waits as ``<dir>.old`` until the swap succeeded). An
-exception or a crash mid-build leaves the previous index serving, untouched.
+exception or a crash mid-build leaves the previous index serving, untouched. A build holds the index's
+lock (``.<dir>.lock`` beside it) from start to end, so two builds never interleave, and a crash between
+the two renames is repaired by whoever comes next: :func:`recover_index` (every load) or the next build
+moves ``<dir>.old`` back and deletes the temporary directories of builds that died.
 
 Incremental: vectors of chunks whose embedded text is unchanged are copied from the previous index when
 it was built by the same encoder (same fingerprint); only new or edited chunks are encoded.
 
 Checked on load: a missing index, another model, a file whose sha256 differs from the manifest, an
-unreadable FAISS/BM25 file or mismatched counts each raise IndexStateError naming the problem and the
-command that fixes it. Wrong vectors are never served silently.
+unreadable FAISS/BM25 file, a file the process may not read, or mismatched counts each raise
+IndexStateError naming the problem and the command that fixes it. Wrong vectors are never served
+silently.
 
 Example::
 
@@ -30,6 +34,7 @@ Example::
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -38,18 +43,20 @@ import shutil
 import sys
 import tempfile
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from filelock import Timeout
 
 from embeddings.encoders.base import Encoder
 from embeddings.index.base import DenseIndex
 from embeddings.index.factory import create_dense_index, load_dense_index, resolve_kind
 from embeddings.sparse.bm25 import TOKENIZER_VERSION, BM25Index
+from rag import fsutil
 from rag.fsutil import sha256_file
 from rag.config import ROOT, Settings
 from rag.corpus.records import Chunk
@@ -68,6 +75,8 @@ BM25_FIELD = "embed_text"
 
 BUILD_HINT = "build it with: uncac-qa ingest"
 REBUILD_HINT = "rebuild it with: uncac-qa ingest --rebuild"
+#: How long a load waits for a running build's lock before leaving the recovery to that build.
+RECOVER_WAIT_S = 10.0
 
 
 # --- records ----------------------------------------------------------------------------------------
@@ -113,6 +122,17 @@ def display_path(directory: Path) -> str:
 def _data_files(directory: Path) -> list[str]:
     """Relative names of every file under ``directory`` except the manifest, sorted."""
     return sorted(p.relative_to(directory).as_posix() for p in directory.rglob("*") if p.is_file() and p.name != MANIFEST)
+
+
+def index_files(directory: str | Path) -> list[str]:
+    """Relative names of every file a build stores in ``directory``: the manifest, then the data files
+    it lists with their checksums (what the fault-injection tests break one by one). Empty when there
+    is no readable manifest."""
+    try:
+        manifest = _read_manifest(Path(directory))
+    except IndexStateError:
+        return []
+    return [MANIFEST, *sorted(manifest.get("files") or {})]
 
 
 def _dir_bytes(directory: Path) -> int:
@@ -184,14 +204,54 @@ class LoadedIndex:
 
 # --- load -------------------------------------------------------------------------------------------
 
+def _old(directory: Path) -> Path:
+    return directory.with_name(directory.name + ".old")
+
+
 def _recover(directory: Path) -> Path | None:
-    """The directory to read: ``directory``, or ``<dir>.old`` if a crash hit between the two renames."""
+    """The directory to read: ``directory``, or ``<dir>.old`` if a crash hit between the two renames
+    (and :func:`recover_index` could not move it back)."""
     if (directory / MANIFEST).is_file():
         return directory
-    old = directory.with_name(directory.name + ".old")
-    if not directory.exists() and (old / MANIFEST).is_file():
-        return old
-    return None
+    return _old(directory) if _interrupted(directory) else None
+
+
+def _interrupted(directory: Path) -> bool:
+    """A build died between its two renames: no index, but a complete previous one as ``<dir>.old``."""
+    return not directory.exists() and (_old(directory) / MANIFEST).is_file()
+
+
+def recover_index(directory: str | Path, *, timeout: float = RECOVER_WAIT_S) -> bool:
+    """Repair what a killed build left beside ``directory``; True when it restored the index.
+
+    A build killed between its two renames leaves no ``directory`` but the previous index as
+    ``<dir>.old``: that is moved back (one atomic rename, under the index lock, one warning line). The
+    temporary directories of builds that died are deleted when no build holds the lock. Costs a
+    ``stat`` and a listing of the parent folder when there is nothing to repair, so every load calls
+    it (``Engine.load`` before it checks that the index exists).
+
+    A running build holds the lock and will restore or replace the index itself: after ``timeout``
+    seconds of waiting this gives up and returns False (``load_index`` then serves ``<dir>.old``).
+    """
+    directory = Path(directory)
+    interrupted = _interrupted(directory)
+    if not interrupted and not fsutil.stale_temps(directory):
+        return False
+    try:
+        with fsutil.lock(directory, timeout=timeout if interrupted else 0):
+            restored = _interrupted(directory)
+            if restored:
+                os.replace(_old(directory), directory)
+                fsutil.fsync_path(directory.parent)
+            fsutil.remove_stale_temps(directory)
+    except (Timeout, OSError) as e:  # a build is running, or the folder is read-only: serve as it is
+        logger.info("index at %s not repaired now (%s)", display_path(directory), e)
+        return False
+    if restored:
+        where = display_path(directory)
+        logger.warning("index at %r was missing after a build stopped between its two renames; "
+                       "restored the previous index from %r", where, where + ".old")
+    return restored
 
 
 def read_manifest(directory: str | Path) -> dict[str, Any] | None:
@@ -205,8 +265,12 @@ def _read_manifest(directory: Path) -> dict[str, Any]:
     where = display_path(directory)
     try:
         manifest = json.loads((directory / MANIFEST).read_text(encoding="utf-8"))
+    except PermissionError as e:
+        raise _unreadable(where, MANIFEST, e) from None
     except (OSError, ValueError) as e:
         raise IndexStateError(f"index at {where!r} is corrupted: {MANIFEST} is unreadable ({e}); {REBUILD_HINT}") from None
+    except RecursionError:
+        raise _corrupted(where, f"{MANIFEST} is nested too deeply to be a manifest") from None
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT_VERSION:
         found = manifest.get("format") if isinstance(manifest, dict) else None
         raise IndexStateError(
@@ -234,6 +298,13 @@ def _corrupted(where: str, detail: str) -> IndexStateError:
     return IndexStateError(f"index at {where!r} is corrupted: {detail}; {REBUILD_HINT}")
 
 
+def _unreadable(where: str, name: str, e: OSError) -> IndexStateError:
+    """A file this process may not read: its permissions, not its content, are the likely problem."""
+    return IndexStateError(
+        f"index at {where!r}: cannot read {name} ({e.strerror or e}); check its permissions, or {REBUILD_HINT}"
+    )
+
+
 def _verify_files(directory: Path, manifest: Mapping[str, Any], where: str) -> None:
     files = manifest.get("files") or {}
     for name in (VECTORS, DENSE, CHUNKS):
@@ -243,18 +314,27 @@ def _verify_files(directory: Path, manifest: Mapping[str, Any], where: str) -> N
         path = directory / name
         if not path.is_file():
             raise _corrupted(where, f"{name} is missing")
-        if sha256_file(path) != digest:
+        try:
+            actual = sha256_file(path)
+        except PermissionError as e:
+            raise _unreadable(where, name, e) from None
+        except OSError as e:
+            raise _corrupted(where, f"{name} is unreadable ({e.strerror or e})") from None
+        if actual != digest:
             raise _corrupted(where, f"{name} does not match its checksum in {MANIFEST}")
 
 
 def _read_chunks(path: Path, where: str) -> list[Chunk]:
     chunks = []
-    with path.open(encoding="utf-8") as f:
-        for n, line in enumerate(f, 1):
-            try:
+    n = 0
+    try:
+        with path.open(encoding="utf-8") as f:
+            for n, line in enumerate(f, 1):
                 chunks.append(Chunk(**json.loads(line)))
-            except (ValueError, TypeError) as e:
-                raise _corrupted(where, f"{CHUNKS} line {n} is not a chunk record ({e})") from None
+    except PermissionError as e:
+        raise _unreadable(where, CHUNKS, e) from None
+    except (OSError, ValueError, TypeError, RecursionError) as e:  # ValueError: bad UTF-8 or JSON
+        raise _corrupted(where, f"{CHUNKS} line {n + 1} is not a chunk record ({type(e).__name__})") from None
     return chunks
 
 
@@ -273,8 +353,11 @@ def load_index(directory: str | Path, encoder: Encoder, settings: Settings, *, v
     """
     directory = Path(directory)
     where = display_path(directory)
+    recover_index(directory)
     source = _recover(directory)
     if source is None:
+        if directory.is_dir() and any(directory.iterdir()):  # data files without the manifest that lists them
+            raise _corrupted(where, f"{MANIFEST} is missing")
         raise IndexStateError(f"no index at {where!r}; {BUILD_HINT}")
     if source != directory:
         logger.warning("index at %s was being replaced when a build stopped; serving %s", where, source)
@@ -290,7 +373,9 @@ def load_index(directory: str | Path, encoder: Encoder, settings: Settings, *, v
         raise _corrupted(where, f"{MANIFEST} lacks a field ({type(e).__name__}: {e})") from None
     try:
         vectors = np.load(source / VECTORS, allow_pickle=False)
-    except (OSError, ValueError) as e:
+    except PermissionError as e:
+        raise _unreadable(where, VECTORS, e) from None
+    except (OSError, ValueError, EOFError) as e:
         raise _corrupted(where, f"{VECTORS} is unreadable ({e})") from None
     if vectors.shape != (n, dim) or vectors.dtype != np.float32:
         raise _corrupted(where, f"{VECTORS} holds {vectors.shape} {vectors.dtype}, the manifest says ({n}, {dim}) float32")
@@ -333,7 +418,7 @@ def _previous(directory: Path, encoder: Encoder) -> tuple[dict[str, np.ndarray],
         if vectors.shape != (len(hashes), enc["dim"]):
             raise ValueError(f"{VECTORS} shape {vectors.shape}")
         return dict(zip(hashes, vectors)), old_ids
-    except (IndexStateError, OSError, ValueError, KeyError, TypeError, IndexError) as e:
+    except (IndexStateError, OSError, ValueError, EOFError, KeyError, TypeError, IndexError) as e:
         logger.warning("previous index at %s is not reusable (%s): re-encoding everything", display_path(directory), e)
         return {}, set()
 
@@ -352,14 +437,6 @@ def _encode(texts: list[str], encoder: Encoder, batch_size: int, progress: bool)
     return out
 
 
-def _fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def _write_json(path: Path, obj: Any) -> None:
     path.write_text(json.dumps(obj, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
 
@@ -376,15 +453,15 @@ def _write_tree(tmp: Path, chunks: Sequence[Chunk], vectors: np.ndarray, dense: 
     manifest["files"] = {name: sha256_file(tmp / name) for name in _data_files(tmp)}
     _write_json(tmp / MANIFEST, manifest)
     for p in sorted(tmp.rglob("*"), key=lambda p: -len(p.parts)):  # files and sub-dirs, deepest first
-        _fsync(p)
-    _fsync(tmp)
+        fsutil.fsync_path(p)
+    fsutil.fsync_path(tmp)
 
 
 def _swap(tmp: Path, directory: Path) -> None:
-    """Replace ``directory`` by ``tmp``. Two renames (a directory cannot replace a non-empty one); a
-    crash between them leaves ``<dir>.old`` in place, which ``load_index`` serves and the next build
-    restores."""
-    old = directory.with_name(directory.name + ".old")
+    """Replace ``directory`` by ``tmp`` (with the index lock held). Two renames (a directory cannot
+    replace a non-empty one); a crash between them leaves ``<dir>.old`` in place, which
+    :func:`recover_index` or the next build moves back."""
+    old = _old(directory)
     if old.exists():
         shutil.rmtree(old)
     if directory.exists():
@@ -395,18 +472,33 @@ def _swap(tmp: Path, directory: Path) -> None:
         if old.exists() and not directory.exists():
             os.replace(old, directory)
         raise
-    _fsync(directory.parent)
+    fsutil.fsync_path(directory.parent)
     shutil.rmtree(old, ignore_errors=True)
 
 
 def _clean_leftovers(directory: Path) -> None:
-    """Restore ``<dir>.old`` after a crash mid-swap; remove temp dirs of builds that died.
-    (One build at a time per index directory.)"""
-    old = directory.with_name(directory.name + ".old")
-    if not directory.exists() and (old / MANIFEST).is_file():
-        os.replace(old, directory)
-    for tmp in directory.parent.glob(f".{directory.name}.tmp-*"):
-        shutil.rmtree(tmp, ignore_errors=True)
+    """Restore ``<dir>.old`` after a crash mid-swap; remove temp dirs of builds that died (with the
+    index lock held, so none of them is a live build's)."""
+    if _interrupted(directory):
+        os.replace(_old(directory), directory)
+        logger.warning("restored the index at %r from %r, left by a build that stopped", display_path(directory),
+                       display_path(_old(directory)))
+    fsutil.remove_stale_temps(directory)
+
+
+@contextlib.contextmanager
+def _build_lock(directory: Path) -> Iterator[None]:
+    """Hold the index lock for a whole build; say so when another build holds it and this one waits."""
+    lock = fsutil.lock(directory)
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        logger.warning("another build of the index at %r is running; waiting for it to finish", display_path(directory))
+        lock.acquire()
+    try:
+        yield
+    finally:
+        lock.release()
 
 
 def build_index(
@@ -430,7 +522,8 @@ def build_index(
         reuse: copy vectors of unchanged chunks from the previous index (False: encode everything).
         meta: extra JSON-able facts stored in the manifest under "meta" (e.g. user files added).
 
-    Returns a BuildReport. On any exception the previous index is left as it was.
+    Returns a BuildReport. On any exception the previous index is left as it was. Waits (saying so on
+    the log) while another build of the same directory runs.
     """
     t0 = time.perf_counter()
     if not chunks:
@@ -442,62 +535,63 @@ def build_index(
         seen.add(c.id)
     directory = Path(directory) if directory is not None else settings.path(settings.index.dir)
     directory.parent.mkdir(parents=True, exist_ok=True)
-    _clean_leftovers(directory)
+    with _build_lock(directory):
+        _clean_leftovers(directory)
 
-    encoder.load()
-    dim = encoder.dim
-    previous, old_ids = _previous(directory, encoder)
-    if not reuse:
-        previous = {}
-    hashes = [text_hash(c) for c in chunks]
-    first: dict[str, int] = {}  # text hash -> first chunk with it, for texts not in the previous index
-    for i, h in enumerate(hashes):
-        if h not in previous:
-            first.setdefault(h, i)
-    todo = list(first.values())
-    t_enc = time.perf_counter()
-    fresh = _encode([chunks[i].embed_text for i in todo], encoder, settings.embeddings.batch_size, progress)
-    encode_seconds = time.perf_counter() - t_enc
-    by_hash = {hashes[i]: fresh[j] for j, i in enumerate(todo)}
-    vectors = np.stack([by_hash[h] if h in by_hash else previous[h] for h in hashes]).astype(np.float32, copy=False)
-    encoded, reused = len(todo), sum(h in previous for h in hashes)
+        encoder.load()
+        dim = encoder.dim
+        previous, old_ids = _previous(directory, encoder)
+        if not reuse:
+            previous = {}
+        hashes = [text_hash(c) for c in chunks]
+        first: dict[str, int] = {}  # text hash -> first chunk with it, for texts not in the previous index
+        for i, h in enumerate(hashes):
+            if h not in previous:
+                first.setdefault(h, i)
+        todo = list(first.values())
+        t_enc = time.perf_counter()
+        fresh = _encode([chunks[i].embed_text for i in todo], encoder, settings.embeddings.batch_size, progress)
+        encode_seconds = time.perf_counter() - t_enc
+        by_hash = {hashes[i]: fresh[j] for j, i in enumerate(todo)}
+        vectors = np.stack([by_hash[h] if h in by_hash else previous[h] for h in hashes]).astype(np.float32, copy=False)
+        encoded, reused = len(todo), sum(h in previous for h in hashes)
 
-    dense = create_dense_index(
-        settings.index.kind, len(chunks), dim, settings.index,
-        build_threads=settings.embeddings.index_threads, search_threads=settings.embeddings.query_threads,
-    )
-    dense.add(vectors)
-    bm25 = BM25Index.build([getattr(c, BM25_FIELD) for c in chunks])
+        dense = create_dense_index(
+            settings.index.kind, len(chunks), dim, settings.index,
+            build_threads=settings.embeddings.index_threads, search_threads=settings.embeddings.query_threads,
+        )
+        dense.add(vectors)
+        bm25 = BM25Index.build([getattr(c, BM25_FIELD) for c in chunks])
 
-    n_docs = len({c.doc_id for c in chunks})
-    n_paras = len({c.paragraph_id for c in chunks})
-    manifest: dict[str, Any] = {
-        "format": FORMAT_VERSION,
-        "encoder": {"model_id": encoder.model_id, "fingerprint": encoder.fingerprint, "dim": dim},
-        "index": {
-            "kind": dense.kind,
-            "config": settings.index.model_dump(mode="json", exclude={"dir"}),
-            **({"nlist": int(dense.nlist)} if hasattr(dense, "nlist") else {}),
-        },
-        "bm25": {"field": BM25_FIELD, "tokenizer": TOKENIZER_VERSION},
-        "chunking": settings.chunking.model_dump(mode="json"),
-        "n_documents": n_docs,
-        "n_paragraphs": n_paras,
-        "n_chunks": len(chunks),
-        "built_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "encode_seconds": round(encode_seconds, 3),
-        "meta": dict(meta or {}),
-        "chunks": [[c.id, h] for c, h in zip(chunks, hashes)],
-    }
-    tmp = Path(tempfile.mkdtemp(prefix=f".{directory.name}.tmp-", dir=directory.parent))
-    try:
-        _write_tree(tmp, chunks, vectors, dense, bm25, manifest)
-        _swap(tmp, directory)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return BuildReport(
-        directory=directory, documents=n_docs, paragraphs=n_paras, chunks=len(chunks), encoded=encoded,
-        reused=reused, removed=len(old_ids - seen), seconds=time.perf_counter() - t0,
-        encode_seconds=encode_seconds, kind=dense.kind, bytes=_dir_bytes(directory),
-    )
+        n_docs = len({c.doc_id for c in chunks})
+        n_paras = len({c.paragraph_id for c in chunks})
+        manifest: dict[str, Any] = {
+            "format": FORMAT_VERSION,
+            "encoder": {"model_id": encoder.model_id, "fingerprint": encoder.fingerprint, "dim": dim},
+            "index": {
+                "kind": dense.kind,
+                "config": settings.index.model_dump(mode="json", exclude={"dir"}),
+                **({"nlist": int(dense.nlist)} if hasattr(dense, "nlist") else {}),
+            },
+            "bm25": {"field": BM25_FIELD, "tokenizer": TOKENIZER_VERSION},
+            "chunking": settings.chunking.model_dump(mode="json"),
+            "n_documents": n_docs,
+            "n_paragraphs": n_paras,
+            "n_chunks": len(chunks),
+            "built_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "encode_seconds": round(encode_seconds, 3),
+            "meta": dict(meta or {}),
+            "chunks": [[c.id, h] for c, h in zip(chunks, hashes)],
+        }
+        tmp = Path(tempfile.mkdtemp(prefix=fsutil.temp_prefix(directory), dir=directory.parent))
+        try:
+            _write_tree(tmp, chunks, vectors, dense, bm25, manifest)
+            _swap(tmp, directory)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        return BuildReport(
+            directory=directory, documents=n_docs, paragraphs=n_paras, chunks=len(chunks), encoded=encoded,
+            reused=reused, removed=len(old_ids - seen), seconds=time.perf_counter() - t0,
+            encode_seconds=encode_seconds, kind=dense.kind, bytes=_dir_bytes(directory),
+        )

@@ -44,7 +44,7 @@ class Engine:
         t0 = time.perf_counter()
         from embeddings.encoders.factory import create_encoder
         from embeddings.encoders.sentence_transformer import set_threads
-        from embeddings.store import load_index, read_manifest
+        from embeddings.store import load_index, read_manifest, recover_index
         from rag.answer.extractive import ExtractiveAnswerer
         from rag.answer.guard import CitationGuard, support_thresholds
         from rag.answer.unit_index import UnitIndex, units_dir
@@ -55,6 +55,7 @@ class Engine:
 
         s = self.settings
         index_dir = s.path(s.index.dir)
+        recover_index(index_dir)  # a build killed mid-swap left <dir>.old: move it back (one warning)
         if not index_dir.exists():  # fail before the model loads: the fix is one command away
             raise IndexStateError(f"no index at {str(s.index.dir)!r}; build it with: uncac-qa ingest")
         # Documents added with `uncac-qa ingest --add` are part of the index, so part of the corpus.
