@@ -4,20 +4,31 @@ The extractive answerer ranks units by cosine with the question and the citation
 answer sentences with them; encoding ~1,000 units per question would take seconds, a dot product
 takes microseconds. The cache is keyed by the encoder's fingerprint and each unit's text hash, so a
 changed paragraph re-encodes only its own units, and a different model never reuses stale vectors.
+
+The cache is only a cache: a file that is damaged, unreadable or another encoder's is logged in one
+warning line and treated as missing (its units are encoded again and the file rewritten), never an
+error. It is written through a temporary file and ``os.replace`` under a lock (``rag.fsutil``), so a
+killed save leaves the previous cache; temporary files of saves that died are deleted.
 """
 
 from __future__ import annotations
 
+import logging
 import math
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
+from filelock import Timeout
 
+from rag import fsutil
 from rag.answer.units import Unit, paragraph_units
 from rag.corpus.loader import Corpus
 from rag.corpus.records import content_hash
+
+log = logging.getLogger(__name__)
+
+#: Temporary files of saves before they were named by rag.fsutil (``tempfile.mkstemp`` defaults).
+_LEGACY_TEMPS = "tmp*.npz.tmp"
 
 
 def units_dir(settings) -> Path:
@@ -49,7 +60,11 @@ class UnitIndex:
     def cache_file(self) -> Path:
         return self.cache_dir / f"units-{self.encoder.fingerprint[:16]}.npz"
 
-    def load(self, progress: bool = False) -> "UnitIndex":
+    def load(self, progress: bool = False, reuse: bool = True) -> "UnitIndex":
+        """Split the corpus into units and get every vector: from the cache, else encoded (and cached).
+
+        ``reuse=False`` ignores the cache and encodes everything (``uncac-qa ingest --rebuild``).
+        """
         units: list[Unit] = []
         for p in self.corpus.paragraphs:
             us = paragraph_units(p)
@@ -59,11 +74,7 @@ class UnitIndex:
         paragraphs = list(self.corpus.paragraphs)
         texts = [u.text for u in units] + [p.text for p in paragraphs]
         keys = [content_hash(t, length=16) for t in texts]
-        cached: dict[str, np.ndarray] = {}
-        if self.cache_file.is_file():
-            with np.load(self.cache_file, allow_pickle=False) as z:
-                if z["vectors"].shape[0] == len(z["keys"]):
-                    cached = dict(zip(z["keys"].tolist(), z["vectors"]))
+        cached = self._read() if reuse else {}
         missing = sorted({k for k in keys if k not in cached})
         if missing:
             text_of = dict(zip(keys, texts))
@@ -79,16 +90,52 @@ class UnitIndex:
                                   else np.zeros((0, dim), np.float32))
         return self
 
+    def _read(self) -> dict[str, np.ndarray]:
+        """The cached vectors by unit key; empty (and one warning) when the file cannot be trusted."""
+        self._remove_stale_temps()
+        path = self.cache_file
+        if not path.is_file():
+            return {}
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                keys, vectors = z["keys"], z["vectors"]
+                fingerprint = str(z["fingerprint"]) if "fingerprint" in z.files else None  # absent before v2
+        # np.load raises whatever zipfile, zlib and numpy's header parser raise on a damaged file; for a
+        # cache any of them means the same: encode again.
+        except Exception as e:  # noqa: BLE001
+            reason = f"{e.strerror or e}" if isinstance(e, OSError) else f"{type(e).__name__}: {e}"
+            log.warning("answer-unit cache %r is unreadable (%s); encoding its units again",
+                        str(path), " ".join(reason.split()))
+            return {}
+        if fingerprint is not None and fingerprint != self.encoder.fingerprint:
+            log.warning("answer-unit cache %r was written by another encoder (%s); encoding its units again",
+                        str(path), fingerprint)
+            return {}
+        if not (keys.ndim == 1 and vectors.ndim == 2 and len(keys) == len(vectors)
+                and vectors.shape[1] == self.encoder.dim and vectors.dtype == np.float32):
+            log.warning("answer-unit cache %r holds %s keys and %s %s vectors, not one %d-d vector per key; "
+                        "encoding its units again", str(path), keys.shape, vectors.shape, vectors.dtype, self.encoder.dim)
+            return {}
+        return dict(zip(keys.tolist(), vectors))
+
     def _save(self, entries: dict[str, np.ndarray]) -> None:
         self.cache_dir.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=self.cache_dir, suffix=".npz.tmp")
+        keys = np.array(list(entries), dtype="U16")
+        vectors = np.stack(list(entries.values())).astype(np.float32, copy=False)
+        with fsutil.lock(self.cache_dir):  # one writer at a time (`serve` and `ingest` may both save)
+            fsutil.remove_stale_temps(self.cache_file, _LEGACY_TEMPS)
+            fsutil.write_atomic(self.cache_file, lambda f: np.savez(
+                f, keys=keys, vectors=vectors, fingerprint=np.array(self.encoder.fingerprint)))
+
+    def _remove_stale_temps(self) -> None:
+        """Delete temporaries of saves that died, if no save is running now (then it does it)."""
+        if not fsutil.stale_temps(self.cache_file, _LEGACY_TEMPS):
+            return
         try:
-            with os.fdopen(fd, "wb") as f:
-                np.savez(f, keys=np.array(list(entries), dtype="U16"), vectors=np.stack(list(entries.values())))
-            os.replace(tmp, self.cache_file)  # atomic: a crash leaves the old cache or none
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+            with fsutil.lock(self.cache_dir, timeout=0):
+                fsutil.remove_stale_temps(self.cache_file, _LEGACY_TEMPS)
+        except (Timeout, OSError):  # a save is running, or the folder is read-only: leave them
+            pass
 
     def idf(self, term: str) -> float:
         """Inverse document frequency of ``term`` over all units, ln(N / (1 + df)), floored at 0 (cached)."""

@@ -1,6 +1,8 @@
 """``uncac-qa ingest``: parse the corpus, chunk it, embed it and write the FAISS + BM25 index.
 
 Re-running is cheap: chunks whose text did not change keep their vectors (see ``embeddings.store``).
+It is also the repair: a damaged, truncated or half-replaced index or answer-unit cache is rebuilt
+(``--rebuild`` re-encodes everything, the unit cache included).
 The corpus (manifest documents, ``corpus.extra_paths`` and ``--add`` files) is parsed completely before
 anything is written, so a document that fails to parse changes nothing on disk.
 
@@ -42,6 +44,7 @@ def _err(msg: str) -> None:
 def _added_files(args: argparse.Namespace, directory: Path) -> list[str]:
     """Earlier ``--add`` paths that still exist (unless forgotten), then this run's, as absolute paths."""
     from embeddings.store import read_manifest
+    from rag.corpus.loader import check_added
 
     earlier: list[str] = []
     if not args.forget_added:
@@ -55,8 +58,7 @@ def _added_files(args: argparse.Namespace, directory: Path) -> list[str]:
             out.append(p)
         else:
             _err(f"note: {p!r}, added by an earlier ingest, no longer exists; it is dropped from the index")
-    for p in args.add:
-        out.append(str(Path(p).expanduser().resolve()))
+    out += check_added(args.add)
     return list(dict.fromkeys(out))
 
 
@@ -83,7 +85,7 @@ def _ingest(args: argparse.Namespace, settings: Settings) -> int:
             reasons = index.stale_reasons(chunks, settings)
             if not reasons:
                 print(f"index up to date: {len(chunks)} chunks, {index.kind} index at {display_path(directory)}")
-                _answer_units(corpus, encoder, settings)
+                _answer_units(corpus, encoder, settings, reuse=True)
                 return 0
             _err(f"updating the index: {'; '.join(reasons)}")
 
@@ -99,14 +101,15 @@ def _ingest(args: argparse.Namespace, settings: Settings) -> int:
     finally:
         torch.set_num_threads(threads)
     print(report.summary())
-    _answer_units(corpus, encoder, settings)
+    _answer_units(corpus, encoder, settings, reuse=not args.rebuild)
     return 0
 
 
-def _answer_units(corpus, encoder, settings: Settings) -> None:
-    """Encode the quotable sentences/sub-items the answer chain scores (cached; only new ones)."""
+def _answer_units(corpus, encoder, settings: Settings, reuse: bool) -> None:
+    """Encode the quotable sentences/sub-items the answer chain scores (cached: only new ones, unless
+    ``reuse`` is False; a damaged cache file is re-encoded and rewritten, see ``rag.answer.unit_index``)."""
     from rag.answer.unit_index import UnitIndex, units_dir
 
-    units = UnitIndex(corpus, encoder, units_dir(settings)).load(progress=True)
+    units = UnitIndex(corpus, encoder, units_dir(settings)).load(progress=True, reuse=reuse)
     if units.encoded:  # stderr: stdout is the index summary that scripts read
         _err(f"answer units: {len(units.vectors)} sentences and sub-items ({units.encoded} encoded)")
