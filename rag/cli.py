@@ -2,18 +2,23 @@
 another file and ``--set section.key=value`` overrides single fields.
 
 Errors the user can fix (bad config, unknown document, missing index...) print one clear line and exit
-with status 2, never a traceback.
+with status 2, never a traceback; so does an operating-system error nothing more specific caught (a
+path that cannot be read or written), naming the path. Warnings of the project's modules (a skipped
+file, a repaired cache) print one ``uncac-qa: warning: ...`` line each on stderr.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import logging
+import os
+import re
 import sys
 from collections.abc import Callable
 
 from rag.config import Settings, load_settings, parse_override
-from rag.errors import UncacQAError
+from rag.errors import QueryError, UncacQAError
 
 Handler = Callable[[argparse.Namespace, Settings], int]
 _COMMANDS: dict[str, tuple[Handler, Callable[[argparse.ArgumentParser], None], str]] = {}
@@ -32,8 +37,25 @@ def command(name: str, help: str):
     return deco
 
 
+def json_line(obj: object) -> str:
+    """``obj`` as one line of JSON, newline included, that a UTF-8 writer always accepts: Chinese stays
+    readable, but a line holding a lone surrogate (JSON input can carry ``"\\ud800"``) is written
+    ASCII-escaped, so a JSON reader gets the very same string back."""
+    text = json.dumps(obj, ensure_ascii=False)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        text = json.dumps(obj, ensure_ascii=True)
+    return text + "\n"
+
+
+def printable(text: str) -> str:
+    """``text`` with any lone surrogate written as its escape (``\\udced``), safe for every writer."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 def _out(obj: object) -> None:
-    sys.stdout.write(json.dumps(obj, ensure_ascii=False) + "\n")
+    sys.stdout.write(json_line(obj))
 
 
 # --- paragraphs -------------------------------------------------------------------------------------
@@ -46,9 +68,9 @@ def _paragraphs_args(p: argparse.ArgumentParser) -> None:
 
 @command("paragraphs", "print the parsed paragraphs with their citations")(_paragraphs_args)
 def _paragraphs(args: argparse.Namespace, settings: Settings) -> int:
-    from rag.corpus.loader import load_corpus
+    from rag.corpus.loader import check_added, load_corpus
 
-    corpus = load_corpus(settings, extra=args.add)
+    corpus = load_corpus(settings, extra=check_added(args.add))
     corpus.check_doc_ids(args.doc)
     for p in corpus.paragraphs:
         if args.doc and p.doc_id not in args.doc:
@@ -85,16 +107,79 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# A lone surrogate: what Python makes of argv bytes that are not UTF-8 (surrogateescape), or a caller's
+# "\ud800". No file, question or setting of this project is such a string, and every UTF-8 writer
+# (the tokenizer, JSON files, the index manifest) refuses it, so it is refused at the door.
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+
+
+def _check_argv(argv: list[str]) -> None:
+    """QueryError naming the first argument that is not text."""
+    for arg in argv:
+        if m := _SURROGATE.search(arg):
+            code = ord(m.group())
+            what = (f"undecodable byte 0x{code - 0xDC00:02x}" if 0xDC80 <= code <= 0xDCFF
+                    else f"lone surrogate U+{code:04X}")
+            shown = printable(arg if len(arg) <= 60 else arg[:57] + "...")
+            raise QueryError(f"argument '{shown}' is not UTF-8 text ({what}); retype it, or run in a UTF-8 "
+                             f"locale (e.g. LANG=C.UTF-8)", key="control_char", code=f"U+{code:04X}")
+
+
+class _WarningLines(logging.Handler):
+    """Each warning of the project's loggers as one ``uncac-qa: warning: ...`` line on the current
+    ``sys.stderr`` (looked up when written, so redirection and test capture see it)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            sys.stderr.write(f"uncac-qa: warning: {printable(' '.join(record.getMessage().split()))}\n")
+        except Exception:  # noqa: BLE001 - logging must never take the command down
+            self.handleError(record)
+
+
+_LOGGERS = ("rag", "embeddings")
+
+
+def _os_error(e: OSError) -> str:
+    """One line for an OSError no command caught: the path(s) and the system's reason."""
+    paths = [os.fsdecode(p) for p in (e.filename, e.filename2) if p is not None]
+    where = " -> ".join(repr(printable(p)) for p in paths)
+    reason = e.strerror or str(e)
+    return f"{where}: {reason}" if where else reason
+
+
 def main(argv: list[str] | None = None) -> int:
+    handler = _WarningLines()
+    loggers = [logging.getLogger(name) for name in _LOGGERS]
+    for lg in loggers:
+        lg.addHandler(handler)
+    try:
+        return _main(sys.argv[1:] if argv is None else list(argv))
+    finally:
+        for lg in loggers:
+            lg.removeHandler(handler)
+
+
+def _main(argv: list[str]) -> int:
+    try:
+        _check_argv(argv)  # before argparse, whose own messages would echo the argument
+    except UncacQAError as e:
+        print(f"uncac-qa: error: {e}", file=sys.stderr)
+        return 2
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
         settings = load_settings(args.config, dict(parse_override(s) for s in args.set))
         return _COMMANDS[args.command][0](args, settings)
     except UncacQAError as e:
-        print(f"uncac-qa: error: {e}", file=sys.stderr)
+        print(f"uncac-qa: error: {printable(str(e))}", file=sys.stderr)
         return 2
     except BrokenPipeError:  # `uncac-qa paragraphs | head`
         return 0
     except KeyboardInterrupt:
         return 130
+    except OSError as e:  # last resort: the specific cases raise UncacQAError saying what to do
+        print(f"uncac-qa: error: {_os_error(e)}", file=sys.stderr)
+        return 2

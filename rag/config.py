@@ -20,6 +20,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from rag.errors import ConfigError
+from rag.fsutil import decode_problem
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG = ROOT / "config.yaml"
@@ -267,15 +268,29 @@ def _allowed_keys(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
 
 
 def _format_errors(err: ValidationError, source: str) -> str:
-    lines = [f"invalid configuration in {source}:"]
+    """One line for one problem (the usual case), else a heading and one indented line per problem."""
+    problems = []
     for e in err.errors():
         key = ".".join(str(p) for p in e["loc"])
         if e["type"] == "extra_forbidden":
             allowed = _allowed_keys(Settings, e["loc"])
-            lines.append(f"  unknown key {key!r}; allowed here: {', '.join(allowed)}")
+            problems.append(f"unknown key {key!r}; allowed here: {', '.join(allowed)}")
         else:
-            lines.append(f"  {key} = {e.get('input')!r}: {e['msg']}")
-    return "\n".join(lines)
+            problems.append(f"{key} = {e.get('input')!r}: {e['msg']}")
+    if len(problems) == 1:
+        return f"invalid configuration in {source}: {problems[0]}"
+    return "\n  ".join([f"invalid configuration in {source}:", *problems])
+
+
+def yaml_problem(e: Exception) -> str:
+    """What is wrong where in a YAML text, in one line (PyYAML's own message spans several):
+    ``expected ',' or ']', but got '<stream end>' at line 2, column 1``."""
+    if isinstance(e, RecursionError):
+        return "it is nested too deeply"
+    mark, problem = getattr(e, "problem_mark", None), getattr(e, "problem", None)
+    if problem and mark is not None:
+        return f"{problem} at line {mark.line + 1}, column {mark.column + 1}"
+    return " ".join(str(e).split())
 
 
 def _set_dotted(data: dict[str, Any], dotted: str, value: Any) -> None:
@@ -297,9 +312,15 @@ def load_settings(path: str | Path | None = None, overrides: dict[str, Any] | No
     if not path.is_file():
         raise ConfigError(f"config file not found: {str(path)!r}")
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as e:
-        raise ConfigError(f"config file {str(path)!r} is not valid YAML: {e}") from None
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as e:
+        raise ConfigError(f"config file {str(path)!r} is not UTF-8 text ({decode_problem(e)}); save it as UTF-8") from None
+    except OSError as e:
+        raise ConfigError(f"cannot read config file {str(path)!r} ({e.strerror or e}); check its permissions") from None
+    try:
+        data = yaml.safe_load(text) or {}
+    except (yaml.YAMLError, RecursionError) as e:
+        raise ConfigError(f"config file {str(path)!r} is not valid YAML: {yaml_problem(e)}") from None
     if not isinstance(data, dict):
         raise ConfigError(f"config file {str(path)!r} must hold a mapping, got {type(data).__name__}")
     for key, value in (overrides or {}).items():
@@ -312,7 +333,14 @@ def load_settings(path: str | Path | None = None, overrides: dict[str, Any] | No
 
 def parse_override(text: str) -> tuple[str, Any]:
     """Parse a CLI ``key=value`` override; the value is read as YAML (``k=20`` -> int)."""
-    if "=" not in text:
-        raise ConfigError(f"override {text!r} must look like section.key=value")
-    key, raw = text.split("=", 1)
-    return key.strip(), yaml.safe_load(raw)
+    key, eq, raw = text.partition("=")
+    key = key.strip()
+    if not eq or not all(part.strip() for part in key.split(".")):
+        raise ConfigError(f"override {text!r} must look like section.key=value, e.g. retrieval.k=20")
+    try:
+        return key, yaml.safe_load(raw)
+    except (yaml.YAMLError, RecursionError) as e:
+        raise ConfigError(
+            f"override {text!r}: the value {raw!r} is not valid YAML ({yaml_problem(e)}); "
+            f"give a number, true/false, or quoted text, e.g. {key}=20 or {key}='text'"
+        ) from None

@@ -10,8 +10,10 @@ Examples::
 Batch mode reads one ``{"id": ..., "question": ...}`` object per line (optional ``"doc_ids"``: list of
 document ids, ``"k"``: int) and writes one line per input line, in input order: the result's
 ``to_json()`` plus ``"id"``, or ``{"id": ..., "line": N, "error": "..."}`` for a line that cannot be
-answered (not JSON, no question, unknown document...). A bad line never stops the run; the exit status
-is 1 when any line failed, else 0.
+answered (not UTF-8, not JSON or nested past Python's recursion limit, an id that is not a string or
+number, no question, unknown document...). A bad line never stops the run; the exit status is 1 when
+any line failed, else 0. Output is UTF-8 JSON; a line whose id or error holds a lone surrogate (input
+can carry ``"\\ud800"``) is written ASCII-escaped, so it reads back as the same string.
 
 The model and the index load once per process (:func:`shared_engine`); questions go through
 ``Engine.ask_batch`` in batches of :data:`BATCH_SIZE` (:func:`answer_in_batches`), the very path the
@@ -22,13 +24,15 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from collections.abc import Iterable, Iterator, Sequence
 from typing import IO, Any
 
-from rag.cli import command
+from rag.cli import command, json_line
 from rag.config import Settings
-from rag.errors import QueryError, UncacQAError
+from rag.errors import IndexStateError, QueryError, UncacQAError
+from rag.fsutil import decode_problem
 from rag.request import AskRequest, Filters
 
 #: Questions answered per ``Engine.ask_batch`` call: one encoder call each; 16 keeps the first answers
@@ -79,15 +83,36 @@ def answer_in_batches(engine, requests: Sequence[AskRequest], batch_size: int = 
 # --- batch mode -------------------------------------------------------------------------------------
 
 
-def _parse_line(engine, line: str, lineno: int, defaults: Filters, default_k: int | None) -> tuple[Any, AskRequest | str]:
+def _valid_id(item_id: object) -> bool:
+    """An id is echoed in the output: a string, a finite number or null, never a nested structure."""
+    if item_id is None or isinstance(item_id, str):
+        return True
+    if isinstance(item_id, bool) or not isinstance(item_id, (int, float)):
+        return False
+    return math.isfinite(item_id)
+
+
+def _parse_line(engine, line: str | bytes, lineno: int, defaults: Filters,
+                default_k: int | None) -> tuple[Any, AskRequest | str]:
     """``(id, request)`` for a good line, ``(id, error message)`` for a bad one."""
+    if isinstance(line, bytes):
+        try:
+            line = line.decode("utf-8-sig")  # -sig: a BOM at the start of the stream is no question
+        except UnicodeDecodeError as e:
+            return None, f"line {lineno} is not UTF-8 text ({decode_problem(e)})"
     try:
         obj = json.loads(line)
     except json.JSONDecodeError as e:
         return None, f"line {lineno} is not valid JSON ({e.msg} at column {e.colno})"
+    except ValueError as e:  # e.g. an integer longer than Python converts (4300 digits)
+        return None, f"line {lineno} is not valid JSON ({e})"
+    except RecursionError:
+        return None, f"line {lineno} is nested too deeply to be a question (JSON arrays/objects within each other)"
     if not isinstance(obj, dict):
         return None, f"line {lineno} must be a JSON object with a \"question\", got {type(obj).__name__}"
     item_id = obj.get("id")
+    if not _valid_id(item_id):
+        return None, f"line {lineno}: \"id\" must be a string or a number, got {type(item_id).__name__}"
     if "question" not in obj:
         return item_id, f"line {lineno} has no \"question\" field"
     doc_ids = obj.get("doc_ids") or list(defaults.doc_ids)
@@ -107,9 +132,12 @@ def _parse_line(engine, line: str, lineno: int, defaults: Filters, default_k: in
     return item_id, req
 
 
-def run_jsonl(engine, lines: Iterable[str], out: IO[str], batch_size: int = BATCH_SIZE,
+def run_jsonl(engine, lines: Iterable[str | bytes], out: IO[str], batch_size: int = BATCH_SIZE,
               defaults: Filters = Filters(), default_k: int | None = None) -> tuple[int, int]:
     """Answer JSONL questions from ``lines`` and write one JSON line per non-blank input line to ``out``.
+
+    ``lines`` may be bytes (stdin's buffer): each line is then decoded on its own, so a line that is
+    not UTF-8 costs only its own answer.
 
     ``defaults`` and ``default_k`` (the command's ``--doc/--body/--year`` and ``--k``) apply to lines
     that give no ``doc_ids`` / ``k`` of their own. Returns ``(answered, failed)``. Output order is
@@ -131,7 +159,7 @@ def run_jsonl(engine, lines: Iterable[str], out: IO[str], batch_size: int = BATC
             else:
                 obj = res.to_json() | {"id": item_id}
                 answered += 1
-            out.write(json.dumps(obj, ensure_ascii=False) + "\n")
+            out.write(json_line(obj))
         out.flush()
         pending.clear()
 
@@ -180,14 +208,15 @@ def run_ask(engine, args: argparse.Namespace, out: IO[str], err: IO[str] | None 
     if getattr(args, "jsonl", False):
         if getattr(args, "question", None) is not None:
             raise QueryError("--jsonl reads the questions from stdin; give no question argument with it")
-        answered, failed = run_jsonl(engine, stdin or sys.stdin, out, getattr(args, "batch_size", BATCH_SIZE),
+        lines = stdin or getattr(sys.stdin, "buffer", sys.stdin)  # bytes: decoded line by line
+        answered, failed = run_jsonl(engine, lines, out, getattr(args, "batch_size", BATCH_SIZE),
                                      filters_of(args), args.k)
-        err.write(f"{answered} answered, {failed} failed\n")
+        err.write(f"uncac-qa: {answered} answered, {failed} failed\n")
         return 1 if failed else 0
     req = engine.request(args.question, filters=filters_of(args), k=getattr(args, "k", None))
     result = engine.ask_batch([req])[0]
     if getattr(args, "json", False):
-        out.write(json.dumps(result.to_json(), ensure_ascii=False) + "\n")
+        out.write(json_line(result.to_json()))
     else:
         out.write(format_text(result) + "\n")
         if result.notice:
@@ -217,5 +246,17 @@ def _ask(args: argparse.Namespace, settings: Settings) -> int:
     if args.doc:  # fail before the model loads (~10 s) when a document id is mistyped
         from rag.corpus.loader import load_corpus
 
-        load_corpus(settings).check_doc_ids(args.doc)
+        load_corpus(settings, extra=_indexed_additions(settings)).check_doc_ids(args.doc)
     return run_ask(shared_engine(settings), args, sys.stdout)
+
+
+def _indexed_additions(settings: Settings) -> list[str]:
+    """The files an earlier ``uncac-qa ingest --add`` put in the index (their documents are ``--doc``
+    ids too); none when there is no readable index, which the engine then reports."""
+    from embeddings.store import read_manifest
+
+    try:
+        manifest = read_manifest(settings.path(settings.index.dir)) or {}
+    except IndexStateError:
+        return []
+    return list((manifest.get("meta") or {}).get("added_files") or [])

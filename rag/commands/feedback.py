@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
-from rag.cli import command
+from rag.cli import command, json_line
 from rag.config import Settings
+from rag.errors import QueryError, UncacQAError
 
 DESCRIPTION = """\
 Export the ratings stored by the web app (<ui.data_dir>/feedback.sqlite3) as JSON Lines in the
@@ -41,17 +43,40 @@ def _args(p: argparse.ArgumentParser) -> None:
     e.add_argument("--out", default=None, metavar="FILE", help="output file (default: standard output)")
 
 
+def _check_out(out: Path) -> None:
+    """QueryError before anything is read when ``--out`` cannot become a file."""
+    if out.is_dir():
+        raise QueryError(f"--out {str(out)!r} is a folder; give a file name, e.g. --out {str(out / 'feedback.jsonl')!r}",
+                         key="bad_path")
+    if not out.parent.is_dir():
+        raise QueryError(f"--out {str(out)!r}: the folder {str(out.parent)!r} does not exist; create it first "
+                         f"(mkdir -p) or choose another path", key="bad_path")
+
+
 @command("feedback", "export delegates' thumbs-up/down ratings as evaluation-set JSONL")(_args)
 def _feedback(args: argparse.Namespace, settings: Settings) -> int:
-    import json
+    import sqlite3
 
+    from rag.fsutil import write_atomic
     from ui.feedback import FeedbackStore
 
+    out = Path(args.out) if args.out else None
+    if out is not None:
+        _check_out(out)
     store = FeedbackStore.for_settings(settings)
-    if args.out:
-        n = store.export_jsonl(args.out)
-        print(f"uncac-qa: wrote {n} item(s) from {store.path} to {args.out}", file=sys.stderr)
-    else:
-        for item in store.export_items():
-            sys.stdout.write(json.dumps(item, ensure_ascii=False) + "\n")
+    try:
+        items = store.export_items()
+    except sqlite3.Error as e:
+        raise UncacQAError(f"the feedback store {str(store.path)!r} cannot be read ({e}); "
+                           f"is it a feedback.sqlite3 written by `uncac-qa serve`?") from None
+    text = "".join(json_line(item) for item in items)
+    if out is None:
+        sys.stdout.write(text)
+        return 0
+    try:  # through a temporary file: a failed export leaves an existing --out file as it was
+        write_atomic(out, lambda f: f.write(text.encode("utf-8")))
+    except OSError as e:
+        raise QueryError(f"cannot write --out {str(out)!r} ({e.strerror or e}); choose another path",
+                         key="bad_path") from None
+    print(f"uncac-qa: wrote {len(items)} item(s) from {store.path} to {out}", file=sys.stderr)
     return 0

@@ -2,11 +2,20 @@
 
 ``Corpus`` is the in-memory view every other layer uses: paragraphs in document order, lookups by
 (doc_id, para), and the documents' metadata for filters and the source viewer.
+
+User documents come from ``corpus.extra_paths`` and from ``uncac-qa ingest --add`` (kept in the index
+manifest): files, or folders searched recursively. In a folder, a file of another kind (PDF, DOCX...)
+is skipped with one warning line naming it; hidden files and folders (``.git``, ``.DS_Store``) are not
+documents and are skipped without a word. A path that is gone, or a user document that is a copy of
+one already loaded (the same UN symbol in the same language, or the same numbered paragraphs), is a
+CorpusError: serving it would cite the same paragraph twice or silently drop indexed documents.
 """
 
 from __future__ import annotations
 
+import logging
 import re
+import unicodedata
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,9 +23,12 @@ from pathlib import Path
 from rag.config import Settings
 from rag.corpus.manifest import load_manifest
 from rag.corpus.parser import ParsedDocument, parse_document
-from rag.corpus.records import DocumentMeta, Paragraph
+from rag.corpus.records import DocumentMeta, Paragraph, content_hash
 from rag.corpus.symbols import detect_symbol
 from rag.errors import CorpusError, QueryError, one_of
+from rag.fsutil import decode_problem
+
+log = logging.getLogger(__name__)
 
 USER_SUFFIXES = (".txt", ".md", ".markdown")
 
@@ -65,10 +77,13 @@ class Corpus:
 
 
 def read_text(path: Path) -> str:
+    """A document's text; CorpusError naming the file when it is not UTF-8 or cannot be read."""
     try:
         return path.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError:
-        raise CorpusError(f"{str(path)!r} is not UTF-8 text") from None
+    except UnicodeDecodeError as e:
+        raise CorpusError(f"{str(path)!r} is not UTF-8 text ({decode_problem(e)}); save it as UTF-8") from None
+    except OSError as e:
+        raise CorpusError(f"cannot read {str(path)!r} ({e.strerror or e}); check that it is a readable file") from None
 
 
 def load_manifest_documents(manifest: Path) -> list[ParsedDocument]:
@@ -117,28 +132,107 @@ def load_user_document(path: str | Path) -> ParsedDocument:
 
 
 def _user_files(paths: Iterable[Path]) -> list[Path]:
+    """The files to read: each file as given, each folder's documents (recursively, sorted); every other
+    file in a folder is named in a warning, hidden ones excepted."""
     out: list[Path] = []
     for p in paths:
-        if p.is_dir():
-            out += sorted(f for f in p.rglob("*") if f.suffix.lower() in USER_SUFFIXES)
-        else:
+        if not p.is_dir():
             out.append(p)
+            continue
+        for f in sorted(p.rglob("*")):
+            if any(part.startswith(".") for part in f.relative_to(p).parts) or not f.is_file():
+                continue
+            if f.suffix.lower() in USER_SUFFIXES:
+                out.append(f)
+            else:
+                log.warning("skipped %r in the added folder %r: only %s documents are read (save it as text to add it)",
+                            str(f), str(p), "/".join(USER_SUFFIXES))
     return out
 
 
-def load_corpus(settings: Settings, extra: Iterable[str | Path] = ()) -> Corpus:
-    """The manifest's documents, then ``corpus.extra_paths`` and ``extra`` (user files or folders).
+def check_added(paths: Iterable[str | Path], option: str = "--add") -> list[str]:
+    """The files/folders given on the command line with ``option``, as absolute paths; CorpusError
+    naming the first that does not exist."""
+    out = []
+    for p in paths:
+        path = Path(p).expanduser()
+        if not path.exists():
+            raise CorpusError(f"{option} {str(p)!r}: no such file or folder")
+        out.append(str(path.resolve()))
+    return out
 
-    A user document whose doc_id collides with one already loaded is an error (nothing is replaced
-    silently).
+
+def _gone(path: Path) -> CorpusError:
+    return CorpusError(
+        f"{str(path)!r}, added to the index with `uncac-qa ingest --add`, does not exist any more: put it back, "
+        f"re-add it from where it is now (uncac-qa ingest --add NEW_PATH), or drop it (uncac-qa ingest)"
+    )
+
+
+def _paragraphs_key(doc: ParsedDocument) -> str:
+    """Hash of the numbered paragraphs' normalised text (NFC, whitespace collapsed): equal for two files
+    holding the same document whatever their names, headers, line ends or spacing."""
+    def norm(text: str) -> str:
+        return " ".join(unicodedata.normalize("NFC", text).split())
+
+    return content_hash(*(
+        f"{p.para}\t{norm(p.text)}\t" + "\t".join(f"{s.label} {norm(s.text)}" for s in p.subs) for p in doc.paragraphs
+    ), length=20)
+
+
+class _Twins:
+    """The documents loaded so far, by symbol and language and by paragraphs: finds a copy."""
+
+    def __init__(self) -> None:
+        self._by_symbol: dict[tuple[str, str], ParsedDocument] = {}
+        self._by_text: dict[str, ParsedDocument] = {}
+
+    def add(self, doc: ParsedDocument) -> None:
+        if doc.meta.symbol:
+            self._by_symbol.setdefault((doc.meta.symbol, doc.meta.language), doc)
+        self._by_text.setdefault(_paragraphs_key(doc), doc)
+
+    def check(self, path: Path, doc: ParsedDocument) -> None:
+        """CorpusError naming the loaded document ``doc`` (read from ``path``) is a copy of."""
+        if doc.meta.symbol and (twin := self._by_symbol.get((doc.meta.symbol, doc.meta.language))):
+            why = f"symbol {doc.meta.symbol}"
+        elif twin := self._by_text.get(_paragraphs_key(doc)):
+            why = "the same numbered paragraphs"
+        else:
+            return
+        raise CorpusError(f"{str(path)!r} is the same document as {twin.doc_id!r} ({why}); not added")
+
+
+def load_corpus(settings: Settings, extra: Iterable[str | Path] = ()) -> Corpus:
+    """The manifest's documents, then ``corpus.extra_paths`` and ``extra`` (user files or folders,
+    usually those an earlier ``uncac-qa ingest --add`` recorded in the index).
+
+    Nothing is replaced or doubled silently: a user document whose doc_id collides with one already
+    loaded, or that is a copy of one (see the module docstring), is a CorpusError, and so is an
+    ``extra_paths`` or ``extra`` path that does not exist (its documents are in the index).
     """
     docs = load_manifest_documents(settings.path(settings.corpus.manifest))
+    configured = [settings.path(p) for p in settings.corpus.extra_paths]
+    added = [Path(p) for p in extra]
+    for p in configured:
+        if not p.exists():
+            raise CorpusError(f"corpus.extra_paths lists {str(p)!r}, which does not exist; fix the path in the config")
+    for p in added:
+        if not p.exists():
+            raise _gone(p)
+    files = _user_files(configured + added)
+    if not files:
+        return Corpus(docs)
     seen = {d.doc_id for d in docs}
-    extra_paths = [settings.path(p) for p in settings.corpus.extra_paths] + [Path(p) for p in extra]
-    for f in _user_files(extra_paths):
+    twins = _Twins()
+    for d in docs:
+        twins.add(d)
+    for f in files:
         d = load_user_document(f)
+        twins.check(f, d)
         if d.doc_id in seen:
             raise CorpusError(f"{str(f)!r} would be document {d.doc_id!r}, which is already in the corpus")
         seen.add(d.doc_id)
+        twins.add(d)
         docs.append(d)
     return Corpus(docs)

@@ -8,11 +8,14 @@ from pathlib import Path
 
 import yaml
 
+from rag.config import yaml_problem
 from rag.corpus.records import DocumentMeta
 from rag.errors import CorpusError
+from rag.fsutil import decode_problem
 
 _REQUIRED = ("file", "doc_id", "short_ref")
 _ALLOWED = tuple(f.name for f in fields(DocumentMeta))
+_TEXT = tuple(k for k in _ALLOWED if k not in ("date", "agenda_item"))  # agenda_item may be a bare number
 
 
 def load_manifest(path: str | Path) -> list[DocumentMeta]:
@@ -21,12 +24,22 @@ def load_manifest(path: str | Path) -> list[DocumentMeta]:
     Raises CorpusError naming the entry and the bad or missing key.
     """
     path = Path(path)
+    where = str(path)
     if not path.is_file():
-        raise CorpusError(f"manifest not found: {str(path)!r}")
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    entries = data.get("documents")
+        raise CorpusError(f"manifest not found: {where!r}")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as e:
+        raise CorpusError(f"manifest {where!r} is not UTF-8 text ({decode_problem(e)}); save it as UTF-8") from None
+    except OSError as e:
+        raise CorpusError(f"cannot read manifest {where!r} ({e.strerror or e}); check its permissions") from None
+    try:
+        data = yaml.safe_load(text) or {}
+    except (yaml.YAMLError, RecursionError) as e:
+        raise CorpusError(f"manifest {where!r} is not valid YAML: {yaml_problem(e)}") from None
+    entries = data.get("documents") if isinstance(data, dict) else None
     if not isinstance(entries, list):
-        raise CorpusError(f"manifest {str(path)!r} must have a 'documents:' list")
+        raise CorpusError(f"manifest {where!r} must be a mapping with a 'documents:' list, one entry per document")
     docs: list[DocumentMeta] = []
     seen: set[str] = set()
     for i, e in enumerate(entries):
@@ -38,6 +51,9 @@ def load_manifest(path: str | Path) -> list[DocumentMeta]:
         unknown = sorted(set(e) - set(_ALLOWED))
         if unknown:
             raise CorpusError(f"manifest entry {e['doc_id']!r} has unknown keys {unknown}; allowed: {list(_ALLOWED)}")
+        not_text = [k for k in _TEXT if e.get(k) is not None and not isinstance(e[k], str)]
+        if not_text:
+            raise CorpusError(f"manifest entry #{i} ({e['doc_id']!r}): {not_text[0]} = {e[not_text[0]]!r} must be text")
         if e["doc_id"] in seen:
             raise CorpusError(f"manifest lists doc_id {e['doc_id']!r} twice")
         seen.add(e["doc_id"])
