@@ -1,10 +1,15 @@
-"""The ``GET /healthz`` prober of :mod:`eval.load`, run in a process of its own.
+"""The ``GET /healthz`` prober of :mod:`eval.load`, run as a process of its own.
 
 Why a process: probed from the load generator's own event loop, a health check waits behind every
 answer the loop is busy reading, so it measures the client. Against the same server under 50 back-to-
 back users, the in-loop prober read /healthz p95 112 ms where an outside ``curl`` read 17 ms; with 300
-users, 968 ms against 17 ms. A separate process (stdlib ``http.client``, one keep-alive connection,
-nothing else imported) sees what a load balancer's health check would see.
+users, 968 ms against 17 ms. This file runs as a plain script (``python eval/probe.py URL INTERVAL
+TIMEOUT``; stdlib ``http.client``, one keep-alive connection, nothing of the project imported), not
+through ``multiprocessing``, so a caller's script needs no ``if __name__ == "__main__"`` guard and its
+torch threads are never forked.
+
+Protocol: the child prints ``ready`` once started, probes until its stdin is closed (or says ``stop``),
+then prints one JSON line, ``[[latency_s, ok], ...]``, and exits.
 
 Example::
 
@@ -16,14 +21,17 @@ Example::
 from __future__ import annotations
 
 import http.client
-import multiprocessing
+import json
+import subprocess
+import sys
+import threading
 import time
 from typing import Any
 from urllib.parse import urlsplit
 
 
-def probe_loop(url: str, interval_s: float, timeout_s: float, stop: Any, ready: Any, conn: Any) -> None:
-    """Probe ``<url>/healthz`` every ``interval_s`` until ``stop`` is set; send ``[(latency_s, ok)]``.
+def probe_loop(url: str, interval_s: float, timeout_s: float, stop: threading.Event) -> list[tuple[float, bool]]:
+    """Probe ``<url>/healthz`` every ``interval_s`` until ``stop`` is set; ``[(latency_s, ok)]``.
 
     ``ok`` is an HTTP 200 within ``timeout_s``; a failed probe counts at the latency it failed after.
     The schedule is fixed, but a probe slower than the interval is followed at once, not by a burst.
@@ -33,7 +41,6 @@ def probe_loop(url: str, interval_s: float, timeout_s: float, stop: Any, ready: 
     path = parts.path.rstrip("/") + "/healthz"
     c: http.client.HTTPConnection | None = None
     out: list[tuple[float, bool]] = []
-    ready.set()
     next_t = time.perf_counter()
     while not stop.is_set():
         t = time.perf_counter()
@@ -55,45 +62,63 @@ def probe_loop(url: str, interval_s: float, timeout_s: float, stop: Any, ready: 
         out.append((time.perf_counter() - t, ok))
         next_t = max(next_t + interval_s, time.perf_counter())
         stop.wait(max(0.0, next_t - time.perf_counter()))
-    conn.send(out)
-    conn.close()
+    return out
 
 
 class HealthProber:
-    """:func:`probe_loop` in a spawned process (never forked: the caller may hold torch threads).
+    """This file as a child process probing ``url`` (see the module's protocol).
 
     ``__enter__`` returns once the child is probing; ``__exit__`` stops it and fills ``probes``.
     """
 
-    def __init__(self, url: str, interval_s: float = 0.5, timeout_s: float = 10.0, *, start_timeout_s: float = 60.0):
+    def __init__(self, url: str, interval_s: float = 0.5, timeout_s: float = 10.0, *, start_timeout_s: float = 30.0):
         self.url, self.interval_s, self.timeout_s, self.start_timeout_s = url, interval_s, timeout_s, start_timeout_s
         self.probes: list[tuple[float, bool]] = []
-        ctx = multiprocessing.get_context("spawn")
-        self._stop, self._ready = ctx.Event(), ctx.Event()
-        self._recv, send = ctx.Pipe(duplex=False)
-        self._proc = ctx.Process(target=probe_loop, args=(url, interval_s, timeout_s, self._stop, self._ready, send),
-                                 name="healthz-prober", daemon=True)
-        self._send = send
+        self._proc: subprocess.Popen | None = None
 
     def __enter__(self) -> HealthProber:
-        self._proc.start()
-        self._send.close()  # the child holds its end; EOF on ours then means the child died
-        if not self._ready.wait(self.start_timeout_s):
+        cmd = [sys.executable, "-I", __file__, self.url, repr(self.interval_s), repr(self.timeout_s)]
+        self._proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        ready: list[str] = []
+        reader = threading.Thread(target=lambda: ready.append(self._proc.stdout.readline()), daemon=True)
+        reader.start()
+        reader.join(self.start_timeout_s)
+        if not ready or ready[0].strip() != "ready":
             self._proc.kill()
-            raise RuntimeError(f"the /healthz prober process did not start within {self.start_timeout_s:g} s")
+            self._proc.wait()
+            raise RuntimeError(f"the /healthz prober process did not start within {self.start_timeout_s:g} s "
+                               f"(exit code {self._proc.returncode})")
         return self
 
     def __exit__(self, *exc: Any) -> None:
-        self._stop.set()
+        proc = self._proc
         try:
             # it finishes the probe in flight first: at most timeout_s
-            if self._recv.poll(self.timeout_s + 10):
-                self.probes = self._recv.recv()
-            else:
-                raise RuntimeError("the /healthz prober process did not report")
-        except EOFError:
-            raise RuntimeError(f"the /healthz prober process died (exit code {self._proc.exitcode})") from None
-        finally:
-            self._proc.join(timeout=5)
-            if self._proc.is_alive():
-                self._proc.kill()
+            out, _ = proc.communicate("stop\n", timeout=self.timeout_s + 10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+            raise RuntimeError("the /healthz prober process did not report") from None
+        lines = out.strip().splitlines()
+        if proc.returncode != 0 or not lines:
+            raise RuntimeError(f"the /healthz prober process failed (exit code {proc.returncode})")
+        self.probes = [(float(lat), bool(ok)) for lat, ok in json.loads(lines[-1])]
+
+
+def _main(argv: list[str]) -> int:
+    url, interval_s, timeout_s = argv[0], float(argv[1]), float(argv[2])
+    stop = threading.Event()
+
+    def wait_for_stop() -> None:
+        sys.stdin.readline()  # "stop", or EOF when the parent goes away
+        stop.set()
+
+    threading.Thread(target=wait_for_stop, daemon=True).start()
+    print("ready", flush=True)
+    probes = probe_loop(url, interval_s, timeout_s, stop)
+    print(json.dumps([[round(lat, 6), ok] for lat, ok in probes]), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(_main(sys.argv[1:]))
