@@ -57,10 +57,10 @@ from embeddings.index.base import DenseIndex
 from embeddings.index.factory import create_dense_index, load_dense_index, resolve_kind
 from embeddings.sparse.bm25 import TOKENIZER_VERSION, BM25Index
 from rag import fsutil
-from rag.fsutil import sha256_file
 from rag.config import ROOT, Settings
 from rag.corpus.records import Chunk
 from rag.errors import CorpusError, IndexStateError
+from rag.fsutil import sha256_file
 
 logger = logging.getLogger(__name__)
 

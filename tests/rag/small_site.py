@@ -2,9 +2,9 @@
 with the hashing fake encoder: the whole ingest → ask cycle in well under a second, so the fault tests
 can afford to break every file and repair it.
 
-Usage in a test module::
+Usage in a test module (the ``hash_encoders`` fixture is in tests/rag/conftest.py)::
 
-    from tests.rag.small_site import cli, hash_encoders, make_site  # noqa: F401  (fixtures)
+    from tests.rag.small_site import cli, make_site
 
     def test_x(capsys, hash_encoders, tmp_path):
         site = make_site(tmp_path)
@@ -17,14 +17,11 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-import pytest
 import yaml
 
-import embeddings.encoders.factory as factory
-import rag.commands.ask as ask_command
 from rag.cli import main
+from rag.commands import ask as ask_command
 from rag.config import ROOT
-from tests.embeddings.fake_encoder import HashEncoder
 
 #: The shortest document of the corpus, and the one with a UN symbol in its header.
 DOC_ID = "wg4-2019-l1-add1"
@@ -70,13 +67,6 @@ def make_site(root: Path) -> Site:
     site.manifest.write_text(yaml.safe_dump({"documents": [{**entry, "file": site.document.name}]}, allow_unicode=True),
                              encoding="utf-8")
     return site
-
-
-@pytest.fixture
-def hash_encoders(monkeypatch):
-    """Every encoder the CLI creates is a HashEncoder, and no engine is shared with other tests."""
-    monkeypatch.setattr(factory, "create_encoder", lambda _settings: HashEncoder())
-    monkeypatch.setattr(ask_command, "_ENGINES", {})
 
 
 def cli(capsys, *args: str) -> tuple[int, str, str]:

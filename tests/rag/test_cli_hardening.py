@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from rag.config import ROOT
-from tests.rag.small_site import DOC_ID, QUESTION, SYMBOL, Site, answer_of, cli, hash_encoders, make_site  # noqa: F401
+from tests.rag.small_site import QUESTION, SYMBOL, Site, answer_of, cli, make_site
 
 SURROGATES = "\udced\udca0\udc80"  # what Python makes of the argv bytes ED A0 80 (an encoded U+D800)
 
@@ -179,7 +179,7 @@ def test_bad_invocation_is_one_line(case, capsys, monkeypatch, tmp_path, hash_en
 
 
 def test_an_os_error_nothing_caught_is_one_line_naming_the_path(capsys, monkeypatch, tmp_path):
-    import rag.corpus.loader as loader
+    from rag.corpus import loader
 
     def disk_full(*_a, **_k):
         raise OSError(28, "No space left on device", "/data/index/vectors.npy")
@@ -236,7 +236,7 @@ def test_jsonl_in_a_real_process_writes_valid_utf8(capsys, tmp_path, hash_encode
     lines = ['{"id": "\\udc80", "question": "' + QUESTION + '"}', '{"id": "\\ud800", "question": "\\ud800"}',
              '{"id": "ok", "question": "' + QUESTION + '"}']
     r = subprocess.run([sys.executable, "-c", fake, *site.args, "ask", "--jsonl"], cwd=ROOT,
-                       input="\n".join(lines).encode() + b"\n", capture_output=True, timeout=120,
+                       input="\n".join(lines).encode() + b"\n", capture_output=True, timeout=120, check=False,
                        env={**os.environ, "PYTHONIOENCODING": "utf-8"})
     err = r.stderr.decode("utf-8")
     assert r.returncode == 1 and "Traceback" not in err and err.splitlines()[-1] == "uncac-qa: 2 answered, 1 failed"
@@ -309,7 +309,7 @@ def test_a_copy_of_a_document_is_refused_by_symbol_and_by_content(tmp_path, sett
 
 
 def _run(*argv: str | bytes, **kw) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "rag", *argv], capture_output=True, timeout=120, **kw)
+    return subprocess.run([sys.executable, "-m", "rag", *argv], capture_output=True, timeout=120, check=False, **kw)
 
 
 def test_real_process_bad_invocations_have_no_traceback(tmp_path):

@@ -19,11 +19,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from embeddings.encoders import factory
 from embeddings import store
+from embeddings.encoders import factory
 from rag.answer.unit_index import UnitIndex
 from tests.embeddings.fake_encoder import HashEncoder
-from tests.rag.small_site import QUESTION, Site, answer_of, cli, hash_encoders, make_site  # noqa: F401
+from tests.rag.small_site import QUESTION, Site, answer_of, cli, make_site
 
 # --- the sites: one built, one of another version (the document edited), copied per case --------------
 
@@ -31,8 +31,8 @@ from tests.rag.small_site import QUESTION, Site, answer_of, cli, hash_encoders, 
 @pytest.fixture(scope="module")
 def sites(tmp_path_factory):
     """(built site, its answer to QUESTION, another version's built site); never modified."""
-    import rag.commands.ask as ask_command
     from rag.cli import main
+    from rag.commands import ask as ask_command
 
     built = make_site(tmp_path_factory.mktemp("built"))
     other = make_site(tmp_path_factory.mktemp("other"))
@@ -158,7 +158,7 @@ def test_unreadable_file_for_real_when_not_root(sites, capsys, tmp_path, hash_en
     site = copy_site(sites[0], tmp_path / "s")
     for target in (site.index / "vectors.npy", next(site.units.iterdir())):
         target.chmod(0)
-        rc, out, err = cli(capsys, *site.args, "ask", QUESTION, "--json")
+        rc, _, err = cli(capsys, *site.args, "ask", QUESTION, "--json")
         assert rc in (0, 2) and "Traceback" not in err
         assert cli(capsys, *site.args, "ingest")[0] == 0
         assert cli(capsys, *site.args, "ask", QUESTION, "--json")[0] == 0
@@ -168,11 +168,11 @@ def test_ingest_rebuild_repairs_a_truncated_unit_cache(sites, capsys, tmp_path, 
     site = copy_site(sites[0], tmp_path / "s")
     cache = next(site.units.iterdir())
     truncate(cache, cache, None)
-    rc, out, err = cli(capsys, *site.args, "ingest", "--rebuild")  # re-encodes without reading it
+    rc, _, err = cli(capsys, *site.args, "ingest", "--rebuild")  # re-encodes without reading it
     assert rc == 0 and "Traceback" not in err
     with np.load(cache) as z:
         assert z["vectors"].shape[0] == len(z["keys"]) > 0 and str(z["fingerprint"]) == HashEncoder().fingerprint
-    rc, out, err = cli(capsys, *site.args, "ask", QUESTION, "--json")
+    rc, _, err = cli(capsys, *site.args, "ask", QUESTION, "--json")
     assert rc == 0 and err == ""
 
 
@@ -189,7 +189,7 @@ def test_index_left_as_old_by_a_killed_build_is_restored_with_one_warning(sites,
     assert err.count("\n") == 1 and err.startswith("uncac-qa: warning: ") and "index.old" in err, err
     assert site.index.is_dir() and leftovers(site) == []
     assert store.recover_index(site.index) is False  # nothing left to do
-    rc, out, err = cli(capsys, *site.args, "ask", QUESTION, "--json")
+    rc, _, err = cli(capsys, *site.args, "ask", QUESTION, "--json")
     assert rc == 0 and err == ""
 
 
