@@ -5,12 +5,16 @@ costs little more than encoding one. So, as inference servers do, the first wait
 to ``wait_ms`` for others to join it, and one worker thread answers up to ``max_batch`` of them with a
 single ``engine.ask_batch`` (one encoder call). The queue is bounded: a question that finds
 ``max_queue`` waiting is refused at once with :class:`BusyError` (the HTTP API answers 503 +
-``Retry-After``) instead of piling up memory and latency. Only the worker thread touches the engine,
-which is not promised to be thread-safe.
+``Retry-After``) instead of piling up memory and latency.
+
+``workers`` threads take batches from the one queue. The query encoder (onnxruntime) releases the GIL
+for most of an answer's time, so two workers keep both cores of a small machine busy where one left
+the second idle; the engine's shared parts are read-only after load (indexes, corpus, caches behind
+``lru_cache``), the ONNX tokenizer is per thread, and the torch encoder serialises itself.
 
 Example::
 
-    batcher = MicroBatcher(engine, max_batch=16, wait_ms=2, max_queue=256).start()
+    batcher = MicroBatcher(engine, max_batch=16, wait_ms=2, max_queue=256, workers=2).start()
     result = batcher.ask(engine.request("工作组关于资产申报提出了什么建议？"), timeout=30)
     future = batcher.submit(request)          # concurrent.futures.Future[AnswerResult]
     batcher.close()
@@ -60,43 +64,51 @@ class BatcherStats:
 class MicroBatcher:
     """Cheap to construct; :meth:`start` starts the one worker thread."""
 
-    def __init__(self, engine: BatchEngine, *, max_batch: int = 16, wait_ms: float = 2.0, max_queue: int = 256) -> None:
-        if max_batch < 1 or max_queue < 1 or wait_ms < 0:
-            raise ValueError(f"max_batch {max_batch!r} and max_queue {max_queue!r} must be >= 1, wait_ms {wait_ms!r} >= 0")
+    def __init__(self, engine: BatchEngine, *, max_batch: int = 16, wait_ms: float = 2.0, max_queue: int = 256,
+                 workers: int = 1) -> None:
+        if max_batch < 1 or max_queue < 1 or workers < 1 or wait_ms < 0:
+            raise ValueError(f"max_batch {max_batch!r}, max_queue {max_queue!r} and workers {workers!r} must be >= 1, "
+                             f"wait_ms {wait_ms!r} >= 0")
         self.engine = engine
         self.max_batch = max_batch
         self.wait_s = wait_ms / 1000
+        self.workers = workers
         self._queue: queue.Queue[_Job | None] = queue.Queue(maxsize=max_queue)
-        self._thread: threading.Thread | None = None
+        self._threads: list[threading.Thread] = []
         self._stop = threading.Event()
+        self._stats_lock = threading.Lock()
         self._batches = self._answered = self._largest = self._busy = 0
         self._seconds_per_answer = 0.05  # running estimate, for Retry-After
 
     @classmethod
     def for_settings(cls, engine: BatchEngine, server: Any) -> MicroBatcher:
-        """From ``settings.server`` (batch_max, batch_wait_ms, max_queue)."""
-        return cls(engine, max_batch=server.batch_max, wait_ms=server.batch_wait_ms, max_queue=server.max_queue)
+        """From ``settings.server`` (batch_max, batch_wait_ms, max_queue, engine_workers)."""
+        return cls(engine, max_batch=server.batch_max, wait_ms=server.batch_wait_ms, max_queue=server.max_queue,
+                   workers=server.engine_workers)
 
     @property
     def running(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
+        return any(t.is_alive() for t in self._threads)
 
     def start(self) -> MicroBatcher:
         if not self.running:
             self._stop.clear()
-            self._thread = threading.Thread(target=self._run, name="uncac-qa-batcher", daemon=True)
-            self._thread.start()
+            self._threads = [threading.Thread(target=self._run, name=f"uncac-qa-batcher-{i}", daemon=True)
+                             for i in range(self.workers)]
+            for t in self._threads:
+                t.start()
         return self
 
     def close(self, timeout: float = 5.0) -> None:
-        """Stop the worker after the batch in hand; questions still waiting get BusyError."""
+        """Stop the workers after the batches in hand; questions still waiting get BusyError."""
         self._stop.set()
-        try:
-            self._queue.put_nowait(None)  # wake the worker
-        except queue.Full:
-            pass
-        if self._thread is not None:
-            self._thread.join(timeout)
+        for _ in self._threads:
+            try:
+                self._queue.put_nowait(None)  # wake a worker
+            except queue.Full:
+                pass
+        for t in self._threads:
+            t.join(timeout)
         while True:
             try:
                 job = self._queue.get_nowait()
@@ -122,7 +134,8 @@ class MicroBatcher:
         try:
             self._queue.put_nowait(job)
         except queue.Full:
-            self._busy += 1
+            with self._stats_lock:
+                self._busy += 1
             n = self._queue.maxsize
             raise BusyError(
                 f"the server is busy: {n} questions are waiting (server.max_queue = {n}); ask again in a few seconds",
@@ -154,7 +167,7 @@ class MicroBatcher:
                 job = self._queue.get(timeout=remaining) if remaining > 0 else self._queue.get_nowait()
             except queue.Empty:
                 break
-            if job is None:
+            if job is None:  # close(): stop after this batch
                 self._stop.set()
                 break
             jobs.append(job)
@@ -188,7 +201,8 @@ class MicroBatcher:
             else:
                 j.future.set_result(r)
         dt = time.perf_counter() - t0
-        self._batches += 1
-        self._answered += len(jobs)
-        self._largest = max(self._largest, len(jobs))
-        self._seconds_per_answer = 0.8 * self._seconds_per_answer + 0.2 * dt / len(jobs)
+        with self._stats_lock:
+            self._batches += 1
+            self._answered += len(jobs)
+            self._largest = max(self._largest, len(jobs))
+            self._seconds_per_answer = 0.8 * self._seconds_per_answer + 0.2 * dt / len(jobs) / self.workers

@@ -227,6 +227,9 @@ class ServerSettings(_Closed):
     max_queue: int = Field(
         256, ge=1, description="Questions that may wait for the engine; beyond that the server answers 503 + Retry-After."
     )
+    engine_workers: int = Field(
+        2, ge=1, le=16, description="Threads answering batches (the ONNX encoder releases the GIL: one per core)."
+    )
     answer_timeout_s: float = Field(30.0, gt=0, description="Longest a question may wait for its answer (503 after).")
     feedback_max_chars: int = Field(2000, ge=1, description="Longest feedback comment stored (longer ones are refused).")
     feedback_per_minute: int = Field(

@@ -19,9 +19,11 @@ Example::
 
 from __future__ import annotations
 
+import copy
 import logging
 import os
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any, Literal
@@ -51,6 +53,9 @@ class OnnxQueryModel:
         self.path = self.export_dir / _FILES[runtime]
         self._session: Any = None
         self._tokenizer: Any = None
+        # A fast tokenizer is a Rust object behind a RefCell: two threads calling it at once can fail
+        # with "Already borrowed", so each thread gets its own copy (the session itself is thread-safe).
+        self._local = threading.local()
 
     def load(self, st: Any) -> OnnxQueryModel:
         """Export (first use only) and open the session; ``st`` is the loaded SentenceTransformer."""
@@ -83,8 +88,14 @@ class OnnxQueryModel:
         """
         return np.concatenate([self._one(t, max_length) for t in texts])
 
+    def _tok(self) -> Any:
+        tok = getattr(self._local, "tokenizer", None)
+        if tok is None:
+            tok = self._local.tokenizer = copy.deepcopy(self._tokenizer)
+        return tok
+
     def _one(self, text: str, max_length: int) -> np.ndarray:
-        x = self._tokenizer([text], truncation=True, max_length=max_length, return_tensors="np")
+        x = self._tok()([text], truncation=True, max_length=max_length, return_tensors="np")
         ids = x["input_ids"].astype(np.int64)
         mask = x["attention_mask"].astype(np.int64)
         hidden = self._session.run(None, {"input_ids": ids, "attention_mask": mask})[0]

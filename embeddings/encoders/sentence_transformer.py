@@ -23,6 +23,7 @@ import hashlib
 import logging
 import os
 import re
+import threading
 import time
 from pathlib import Path
 
@@ -108,6 +109,7 @@ class SentenceTransformerEncoder(Encoder):
         self.query_runtime = query_runtime
         self.query_threads = query_threads
         self._onnx: OnnxQueryModel | None = None
+        self._torch_lock = threading.Lock()  # engine workers share the model; torch calls take turns
         self.model_path: Path | None = None
         self._st = None
         self._fingerprint: str | None = None
@@ -204,10 +206,11 @@ class SentenceTransformerEncoder(Encoder):
                 self._onnx.encode(prompted[i : i + batch_size], max_length=self._st.max_seq_length)
                 for i in range(0, len(prompted), batch_size)
             ])
-        return self._st.encode(
-            texts, prompt=self.prompts[kind], batch_size=batch_size, normalize_embeddings=True,
-            convert_to_numpy=True, show_progress_bar=progress,
-        )
+        with self._torch_lock:
+            return self._st.encode(
+                texts, prompt=self.prompts[kind], batch_size=batch_size, normalize_embeddings=True,
+                convert_to_numpy=True, show_progress_bar=progress,
+            )
 
     # ------------------------------------------------------------------ extras
 
