@@ -421,7 +421,17 @@ def run_load(
         report = run_load("http://127.0.0.1:7860", users=50, duration_s=60, think_s=5)
         assert report.errors == 0, report.to_text()
     """
-    return asyncio.run(arun_load(url, users, duration_s, think_s, questions, health_interval_s, **options))
+    run = lambda: asyncio.run(arun_load(url, users, duration_s, think_s, questions, health_interval_s, **options))  # noqa: E731
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return run()
+    # Called from a thread that already runs a loop (Playwright's sync API leaves one in pytest's
+    # main thread): asyncio.run would refuse, so the load runs on a thread of its own.
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(run).result()
 
 
 def main(argv: list[str] | None = None) -> int:
