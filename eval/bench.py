@@ -105,7 +105,7 @@ def bench_pieces(engine, questions: list[str]) -> dict[str, list[float]]:
 
 def bench_batch(engine, questions: list[str]) -> float:
     """Total milliseconds for ``questions`` through the ``ask --jsonl`` batch path."""
-    from rag.commands.ask import answer_in_batches
+    from rag.engine import answer_in_batches
 
     reqs = [engine.request(q, id=str(i)) for i, q in enumerate(questions)]
     _, t = _timed(lambda: list(answer_in_batches(engine, reqs)))

@@ -1,7 +1,7 @@
 """The evaluation runner: every dataset item through the engine, scored per item and aggregated; and
 the regression gate over the aggregate.
 
-The items go through :func:`rag.commands.ask.answer_in_batches`, the batch path of
+The items go through :func:`rag.engine.answer_in_batches`, the batch path of
 ``uncac-qa ask --jsonl`` (``engine.request`` + ``engine.ask_batch``), so the numbers describe what the
 CLI, the UI and the API serve.
 
@@ -196,7 +196,7 @@ def run_eval(engine, items: Sequence[QAItem], *, label: str = "main", batch_size
     Returns an :class:`EvalRun`. An item the engine rejects or fails on is recorded (``errors()``) and
     scored as refused, never skipped, so the aggregate always covers the whole dataset.
     """
-    from rag.commands.ask import BATCH_SIZE, answer_in_batches
+    from rag.engine import BATCH_SIZE, answer_in_batches
 
     items = list(items)
     bs = batch_size or BATCH_SIZE

@@ -84,16 +84,18 @@ def _paragraphs(args: argparse.Namespace, settings: Settings) -> int:
 
 # --- entry point ------------------------------------------------------------------------------------
 
-def _load_commands() -> None:
-    """Import the modules that register the other subcommands (kept out of start-up until needed)."""
-    import importlib
+#: Entry-point group of subcommand modules (pyproject.toml ``[project.entry-points."uncac_qa.commands"]``):
+#: each module registers its subcommands with :func:`command` when imported, so this shell knows no
+#: front end (``serve`` lives in ``ui``, ``eval`` in ``eval``), as Flask and pytest plugins do.
+COMMAND_GROUP = "uncac_qa.commands"
 
-    for mod in ("rag.commands",):
-        try:
-            importlib.import_module(mod)
-        except ModuleNotFoundError as e:
-            if e.name != mod:
-                raise
+
+def _load_commands() -> None:
+    """Import every module of the entry-point group (kept out of start-up until a parser is built)."""
+    from importlib.metadata import entry_points
+
+    for ep in entry_points(group=COMMAND_GROUP):
+        ep.load()
 
 
 def build_parser() -> argparse.ArgumentParser:

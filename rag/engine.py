@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Iterator, Sequence
+from typing import Any
 
 from rag.config import Settings
-from rag.errors import IndexStateError, QueryError
+from rag.errors import IndexStateError, QueryError, UncacQAError
 from rag.request import AskRequest, Filters, clean_history, clean_question
 from rag.result import AnswerResult
 
@@ -110,3 +112,48 @@ class Engine:
         """Answer validated requests together: one encoder call for all their questions."""
         self._require()
         return self.chain.batch(list(requests)) if requests else []
+
+
+# --- one engine per process, and the batch path every batch caller shares ----------------------------
+
+#: Questions answered per ``Engine.ask_batch`` call: one encoder call each; 16 keeps the first answers
+#: coming quickly on a 2-core machine while amortising the per-call overhead.
+BATCH_SIZE = 16
+
+_ENGINES: dict[str, Any] = {}
+
+
+def _settings_key(settings: Settings) -> str:
+    return settings.model_dump_json()
+
+
+def shared_engine(settings: Settings) -> Engine:
+    """The loaded :class:`Engine` for ``settings``, loaded on first use and then reused by
+    every command of this process (``ask``, ``eval``) and by tests that pre-register one."""
+    key = _settings_key(settings)
+    if key not in _ENGINES:
+        _ENGINES[key] = Engine(settings).load()  # only a successful load is cached
+    return _ENGINES[key]
+
+
+def register_engine(engine) -> None:
+    """Make an already loaded engine the one :func:`shared_engine` returns for its settings (tests)."""
+    _ENGINES[_settings_key(engine.settings)] = engine
+
+
+def answer_in_batches(engine, requests: Sequence[AskRequest], batch_size: int = BATCH_SIZE) -> Iterator[Any]:
+    """Answer validated requests in order, ``batch_size`` at a time through ``engine.ask_batch``.
+
+    Yields one ``AnswerResult`` per request, or the :class:`UncacQAError` raised for it: if a whole
+    batch fails, its requests are retried one by one so that one bad request costs only its own answer.
+    """
+    for start in range(0, len(requests), batch_size):
+        batch = list(requests[start : start + batch_size])
+        try:
+            yield from engine.ask_batch(batch)
+        except UncacQAError:
+            for req in batch:
+                try:
+                    yield engine.ask_batch([req])[0]
+                except UncacQAError as e:
+                    yield e

@@ -15,8 +15,8 @@ number, no question, unknown document...). A bad line never stops the run; the e
 any line failed, else 0. Output is UTF-8 JSON; a line whose id or error holds a lone surrogate (input
 can carry ``"\\ud800"``) is written ASCII-escaped, so it reads back as the same string.
 
-The model and the index load once per process (:func:`shared_engine`); questions go through
-``Engine.ask_batch`` in batches of :data:`BATCH_SIZE` (:func:`answer_in_batches`), the very path the
+The model and the index load once per process (:func:`rag.engine.shared_engine`); questions go through
+``Engine.ask_batch`` in batches of :data:`rag.engine.BATCH_SIZE` (:func:`rag.engine.answer_in_batches`), the very path the
 evaluation runner uses, so measured quality is the quality this command serves.
 """
 
@@ -33,52 +33,8 @@ from rag.cli import command, json_line
 from rag.config import Settings
 from rag.errors import IndexStateError, QueryError, UncacQAError
 from rag.fsutil import decode_problem
+from rag.engine import BATCH_SIZE, answer_in_batches, shared_engine
 from rag.request import AskRequest, Filters
-
-#: Questions answered per ``Engine.ask_batch`` call: one encoder call each; 16 keeps the first answers
-#: coming quickly on a 2-core machine while amortising the per-call overhead.
-BATCH_SIZE = 16
-
-_ENGINES: dict[str, Any] = {}
-
-
-def _settings_key(settings: Settings) -> str:
-    return settings.model_dump_json()
-
-
-def shared_engine(settings: Settings):
-    """The loaded :class:`rag.engine.Engine` for ``settings``, loaded on first use and then reused by
-    every command of this process (``ask``, ``eval``) and by tests that pre-register one."""
-    key = _settings_key(settings)
-    if key not in _ENGINES:
-        from rag.engine import Engine
-
-        _ENGINES[key] = Engine(settings).load()  # only a successful load is cached
-    return _ENGINES[key]
-
-
-def register_engine(engine) -> None:
-    """Make an already loaded engine the one :func:`shared_engine` returns for its settings (tests)."""
-    _ENGINES[_settings_key(engine.settings)] = engine
-
-
-def answer_in_batches(engine, requests: Sequence[AskRequest], batch_size: int = BATCH_SIZE) -> Iterator[Any]:
-    """Answer validated requests in order, ``batch_size`` at a time through ``engine.ask_batch``.
-
-    Yields one ``AnswerResult`` per request, or the :class:`UncacQAError` raised for it: if a whole
-    batch fails, its requests are retried one by one so that one bad request costs only its own answer.
-    """
-    for start in range(0, len(requests), batch_size):
-        batch = list(requests[start : start + batch_size])
-        try:
-            yield from engine.ask_batch(batch)
-        except UncacQAError:
-            for req in batch:
-                try:
-                    yield engine.ask_batch([req])[0]
-                except UncacQAError as e:
-                    yield e
-
 
 # --- batch mode -------------------------------------------------------------------------------------
 

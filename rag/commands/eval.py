@@ -66,7 +66,7 @@ def _eval(args: argparse.Namespace, settings: Settings) -> int:
     from eval.dataset import check_dataset, load_dataset
     from eval.report import format_table, write_report
     from eval.runner import check_thresholds, load_thresholds, run_eval, write_thresholds
-    from rag.commands.ask import shared_engine
+    from rag.engine import shared_engine
     from rag.corpus.loader import load_corpus
 
     if args.limit is not None and args.limit < 1:

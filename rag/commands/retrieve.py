@@ -12,7 +12,8 @@ import sys
 from typing import IO
 
 from rag.cli import command
-from rag.commands.ask import filters_of, shared_engine
+from rag.commands.ask import filters_of
+from rag.engine import shared_engine
 from rag.config import Settings
 from rag.request import clean_question
 from rag.retrieval.searcher import Hit

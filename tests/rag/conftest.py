@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from embeddings.encoders import factory
-from rag.commands import ask as ask_command
+from rag import engine as ask_command
 from tests.embeddings.fake_encoder import HashEncoder
 
 

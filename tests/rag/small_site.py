@@ -20,7 +20,7 @@ from pathlib import Path
 import yaml
 
 from rag.cli import main
-from rag.commands import ask as ask_command
+from rag import engine as ask_command
 from rag.config import ROOT
 
 #: The shortest document of the corpus, and the one with a UN symbol in its header.

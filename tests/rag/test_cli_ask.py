@@ -11,7 +11,7 @@ import sys
 import pytest
 
 from rag.cli import main
-from rag.commands.ask import register_engine
+from rag.engine import register_engine
 
 SCHEMA = {"question", "answer", "refused", "citations", "retrieved", "timings_ms"}
 CITATION = {"doc_id", "symbol", "para", "sub", "label_en", "label_zh", "quote", "url"}

@@ -7,7 +7,7 @@ import json
 from langchain_core.documents import Document
 
 from rag.cli import main
-from rag.commands.ask import register_engine
+from rag.engine import register_engine
 from rag.retrieval.retriever import HybridRetriever
 
 

@@ -32,7 +32,7 @@ from tests.rag.small_site import QUESTION, Site, answer_of, cli, make_site
 def sites(tmp_path_factory):
     """(built site, its answer to QUESTION, another version's built site); never modified."""
     from rag.cli import main
-    from rag.commands import ask as ask_command
+    from rag import engine as ask_command
 
     built = make_site(tmp_path_factory.mktemp("built"))
     other = make_site(tmp_path_factory.mktemp("other"))
