@@ -109,8 +109,9 @@ class RetrievalSettings(_Closed):
     rrf_k: int = Field(60, ge=1, description="Reciprocal-rank-fusion constant: score = sum 1/(rrf_k + rank).")
     route: Literal["script", "hybrid", "dense", "bm25"] = Field(
         "script",
-        description="'script': Chinese queries fuse dense+BM25, Latin-script queries use dense only; "
-        "or force one mode for every query.",
+        description="'script': Chinese queries fuse dense + BM25; Latin-script queries fuse dense with BM25 over "
+        "their glossary-translated terms ('crosslingual', dense only when crosslingual_weight is 0); "
+        "or force one mode ('hybrid', 'dense', 'bm25') for every query.",
     )
     crosslingual_weight: float = Field(
         2.0, ge=0.0, le=5.0,
@@ -129,6 +130,16 @@ class RetrievalSettings(_Closed):
     )
     glossary: bool = Field(
         True, description="Search Latin-script queries' BM25 through their glossary-translated Chinese terms (false: their own words, as a stock pipeline does)."
+    )
+    filtered_widening: int = Field(
+        8, ge=1,
+        description="With a document/body/year filter, each list takes this many times 'candidates' before the "
+        "filter drops rows, so enough of the allowed documents remain.",
+    )
+    reference_max_share: float = Field(
+        0.5, gt=0.0, le=1.0,
+        description="Paragraphs a query names exactly ('para. 12', 'resolution 8/7') fill at most this share of the k "
+        "hits (at least one), so topical hits still show.",
     )
 
 
@@ -171,6 +182,37 @@ class AnswerSettings(_Closed):
     unsupported: Literal["drop", "mark"] = Field(
         "drop", description="What the citation guard does with a sentence no source supports."
     )
+    follow_up_topic_chars_zh: int = Field(
+        3, ge=0,
+        description="A Chinese follow-up with fewer content characters than this (beyond its question words: "
+        "'那2017年呢？') has no topic of its own and is searched with the previous question.",
+    )
+    follow_up_topic_words_en: int = Field(
+        2, ge=0,
+        description="The same for an English follow-up, in content words ('And in 2020?').",
+    )
+    guard_min_span: int = Field(
+        6, ge=1,
+        description="Citation guard: least characters of a partial quote (a sentence inside a unit or a unit inside "
+        "it) to count as support; a whole unit quoted exactly counts at any length ('工作组' proves nothing).",
+    )
+    guard_lexical_slack: float = Field(
+        0.04, ge=0.0, le=1.0,
+        description="Citation guard: a Chinese sentence within this much below support_threshold_zh still counts as "
+        "supported when it shares guard_lexical_share of its bigrams with the unit.",
+    )
+    guard_lexical_share: float = Field(
+        0.6, ge=0.0, le=1.0,
+        description="Citation guard: share of a Chinese sentence's character bigrams the unit must hold for the "
+        "lexical slack to apply.",
+    )
+    refusal_nearest: int = Field(
+        3, ge=0, description="Nearest retrieved paragraphs whose labels a refusal lists ('the nearest paragraphs are: …')."
+    )
+    guard_units_per_source: int = Field(
+        3, ge=1,
+        description="Citation guard: most similar units of each source compared with a paraphrased sentence.",
+    )
 
 
 class ReaderSettings(_Closed):
@@ -188,6 +230,10 @@ class ReaderSettings(_Closed):
     corroborate: float = Field(0.97, ge=0.0, le=1.0, description="A unit of another paragraph at least this similar (cosine) to a lead unit, the same fact restated elsewhere, is quoted as a second citation; 1.0 = off.")
     max_list_items: int = Field(12, ge=1, description="Most sub-items quoted for a list question.")
     answerable_sources: int = Field(3, ge=1, description="Top sources searched for the asked-for kind of thing before refusing a typed question (a count, a date, a city...).")
+    named_sub_factor: float = Field(2.0, ge=0.0, description="A unit the question names itself ('para. 54 (e)') gains this many times type_weight.")
+    part_extra_sentences: int = Field(2, ge=0, description="Each question part beyond the first may add this many sentences to max_sentences.")
+    list_scan_factor: int = Field(3, ge=1, description="A list answer looks for an enumeration among the top (this times max_sentences) units.")
+    list_window_factor: float = Field(2.0, ge=0.0, description="A paragraph's enumeration is quoted as the list answer when its unit scores within this many margins of the best.")
 
 
 class LLMSettings(_Closed):

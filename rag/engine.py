@@ -82,7 +82,8 @@ class Engine:
             from rag.answer.llm import LLMAnswerer, chat_model
 
             answerer = LLMAnswerer(chat_model(s.llm), s.answer.max_sentences)
-        guard = CitationGuard(corpus, units, encoder, thresholds=support_thresholds(s.answer), unsupported=s.answer.unsupported)
+        guard = CitationGuard(corpus, units, encoder, thresholds=support_thresholds(s.answer), unsupported=s.answer.unsupported,
+                              settings=s.answer)
         self.corpus, self.encoder, self.index, self.units, self.searcher = corpus, encoder, index, units, searcher
         self.chain = AnswerChain(searcher, corpus, units, guard, answerer, extractive, s.answer, s.reader)
         self.load_seconds = time.perf_counter() - t0
@@ -95,12 +96,16 @@ class Engine:
 
     def request(self, question: str, *, filters: Filters = Filters(), k: int | None = None,
                 history: tuple[tuple[str, str], ...] = (), id: str | None = None) -> AskRequest:
-        """A validated request: QueryError for a bad question, an unknown document/body/year or k."""
+        """A validated request: QueryError for a bad question, an unknown document/body/year or k.
+
+        The one place a request is checked: the chain's steps trust what comes from here."""
+        from rag.retrieval.scope import check_filters
+
         self._require()
         q = clean_question(question, self.settings.answer.max_question_chars)
         if k is not None and (isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= 200):
             raise QueryError(f"k = {k!r} is not allowed; allowed: a whole number from 1 to 200")
-        self.searcher.allowed_docs(filters)
+        check_filters(filters, self.corpus)
         return AskRequest(q, filters, k, clean_history(history), id)
 
     def ask(self, question: str, *, filters: Filters = Filters(), k: int | None = None,

@@ -25,9 +25,23 @@ REFUSAL = {
 
 @dataclass(frozen=True)
 class Retrieved:
+    """One retrieved paragraph, with what a renderer shows of it (looked up once, by the chain).
+
+    The labels, symbol and text are None when the paragraph is not in the corpus (or the record was
+    built without them, as tests do); they take no part in equality and not in ``to_json`` (the
+    served schema is ``doc_id``, ``para``, ``score``).
+
+    >>> Retrieved("wg4-2019-l1-add1", 5, 0.87123, label_en="…, para. 5").to_json()
+    {'doc_id': 'wg4-2019-l1-add1', 'para': 5, 'score': 0.8712}
+    """
+
     doc_id: str
     para: int
     score: float  # cosine similarity of the best chunk of the paragraph with the question
+    label_en: str | None = field(default=None, compare=False)  # "CAC/COSP/WG.4/2019/L.1/Add.1, para. 5"
+    label_zh: str | None = field(default=None, compare=False)  # "…，第 5 段"
+    symbol: str | None = field(default=None, compare=False)  # the document's UN symbol
+    text: str | None = field(default=None, compare=False, repr=False)  # the paragraph's text
 
     def to_json(self) -> dict[str, Any]:
         return {"doc_id": self.doc_id, "para": self.para, "score": round(float(self.score), 4)}

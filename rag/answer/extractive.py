@@ -64,7 +64,7 @@ def overlap(question: str, text: str, idf=None) -> float:
     (so "举报人" outweighs "毒品和犯罪问题办公室", which is everywhere). 0 when it has no terms.
 
     >>> overlap("资产申报制度", "各国的资产申报"), overlap("whistle-blower protection", "保护举报人")
-    (0.5, 1.0)
+    (0.6, 1.0)
     """
     if _bigrams(question):
         return focus_overlap(question, text, lambda _b: 1.0)
@@ -181,7 +181,7 @@ class ExtractiveAnswerer(Answerer):
                 missing = sum(not any(f in src.paragraph.text for f in forms) for forms in entities)
                 base -= w.type_weight * missing / len(entities)
             if (u.para, u.sub) in named_subs:
-                base += 2 * w.type_weight  # "para. 54 (e)" names the unit itself
+                base += w.named_sub_factor * w.type_weight  # "para. 54 (e)" names the unit itself
             fits = []
             for p in analysis.parts:
                 f = type_fit(u, p)
@@ -219,7 +219,7 @@ class ExtractiveAnswerer(Answerer):
             for s in self._with_context(best, scored):
                 if s not in chosen:
                     chosen.append(s)
-        limit = self.max_sentences + (len(analysis.parts) - 1) * 2
+        limit = self.max_sentences + (len(analysis.parts) - 1) * w.part_extra_sentences
         if w.corroborate < 1.0:
             # The same fact restated in another paragraph or document ("…收录了 175 个国家…" in both 2011
             # papers) is quoted too: it is a second citation for the same claim, not a new claim.
@@ -279,8 +279,8 @@ class ExtractiveAnswerer(Answerer):
         w = self.settings
         ranked = sorted(scored, key=lambda s: -s.part_score(0, w, True))
         best = ranked[0].part_score(0, w, True)
-        for s in ranked[: 3 * self.max_sentences]:
-            if s.part_score(0, w, True) < best - 2 * w.margin:
+        for s in ranked[: w.list_scan_factor * self.max_sentences]:
+            if s.part_score(0, w, True) < best - w.list_window_factor * w.margin:
                 break
             u, n = s.unit, s.n
             same = sorted((x.unit for x in scored if x.n == n), key=lambda x: x.order)

@@ -6,7 +6,8 @@ For every sentence of a draft (from any answerer):
 2. support is looked for, first as a quoted span (the sentence contains a unit of a source, or lies
    inside one; whitespace-insensitive), then by encoder similarity between the sentence and the
    source's units, at least the sentence language's ``support_threshold_*`` — or, for Chinese, within
-   LEXICAL_SLACK of it when most of the sentence's character bigrams are in that unit;
+   ``guard_lexical_slack`` of it when ``guard_lexical_share`` of the sentence's character bigrams
+   are in that unit;
 3. a claimed source that supports the sentence is kept; if none does but another source does, the
    citation moves to that paragraph (a model citing the wrong paragraph is corrected, not trusted);
 4. a sentence nothing supports is dropped or kept marked unsupported (``answer.unsupported``).
@@ -27,15 +28,13 @@ from rag.answer.extractive import overlap
 from rag.answer.context import Source
 from rag.answer.unit_index import UnitIndex
 from rag.answer.units import Unit, looks_like_injection
+from rag.config import AnswerSettings
 from rag.corpus.records import Citation, source_url
 from rag.corpus.loader import Corpus
 from rag.result import AnswerSentence
 from rag.text import normalize_for_match, script_of, split_sentences
 
 _MARKER = re.compile(r"\s*[\[【]\s*(\d{1,3}(?:\s*[,，、]\s*\d{1,3})*)\s*[\]】]")
-MIN_SPAN = 6  # characters: shorter "quotes" (e.g. "工作组") prove nothing
-LEXICAL_SLACK = 0.04
-LEXICAL_SHARE = 0.6
 
 
 def _plain(text: str) -> str:
@@ -76,12 +75,20 @@ class Support:
 
 
 class CitationGuard:
-    def __init__(self, corpus: Corpus, units: UnitIndex, encoder, *, thresholds: dict[str, float], unsupported: str = "drop") -> None:
+    def __init__(self, corpus: Corpus, units: UnitIndex, encoder, *, thresholds: dict[str, float], unsupported: str = "drop",
+                 settings: AnswerSettings | None = None) -> None:
+        """``settings``: where the guard's other tuned numbers come from (``answer.guard_*``; default
+        the defaults); ``thresholds`` and ``unsupported`` as given."""
+        settings = settings or AnswerSettings()
         self.corpus = corpus
         self.units = units
         self.encoder = encoder
         self.thresholds = thresholds  # per language of the answer sentence: {"zh": 0.92, "en": 0.84}
         self.unsupported = unsupported
+        self.min_span = settings.guard_min_span
+        self.lexical_slack = settings.guard_lexical_slack
+        self.lexical_share = settings.guard_lexical_share
+        self.units_per_source = settings.guard_units_per_source
 
     def check(self, draft: Draft, sources: list[Source]) -> tuple[list[AnswerSentence], list[Citation]]:
         by_n = {s.n: s for s in sources}
@@ -132,8 +139,8 @@ class CitationGuard:
             for u in self.units.units(src.key):
                 ut = _plain(u.text)
                 # A whole unit quoted exactly is support at any length ("内部信息。", a sub-item); a shorter
-                # fragment ("工作组") proves nothing, so partial matches need MIN_SPAN characters.
-                if ut == body or (len(ut) >= MIN_SPAN and len(body) >= MIN_SPAN and (ut in body or body in ut)):
+                # fragment ("工作组") proves nothing, so partial matches need min_span characters.
+                if ut == body or (len(ut) >= self.min_span and len(body) >= self.min_span and (ut in body or body in ut)):
                     found.append(Support(src.n, u, "span", min(len(ut), len(body)) / max(len(ut), len(body))))
         found.sort(key=lambda sp: -sp.strength)
         return found
@@ -147,9 +154,9 @@ class CitationGuard:
             if not units:
                 continue
             sims = self.units.unit_vectors(src.key) @ vec
-            for j in np.argsort(-sims)[:3]:
+            for j in np.argsort(-sims)[: self.units_per_source]:
                 sim = float(sims[j])
-                lexical = lang == "zh" and sim >= t - LEXICAL_SLACK and overlap(text, units[j].text) >= LEXICAL_SHARE
+                lexical = lang == "zh" and sim >= t - self.lexical_slack and overlap(text, units[j].text) >= self.lexical_share
                 if sim >= t or lexical:
                     found.append(Support(src.n, units[j], "encoder", sim))
                     break

@@ -29,6 +29,7 @@ import sys
 from collections.abc import Iterable, Iterator, Sequence
 from typing import IO, Any
 
+from rag.answer.render import format_text
 from rag.cli import command, json_line
 from rag.config import Settings
 from rag.errors import IndexStateError, QueryError, UncacQAError
@@ -140,21 +141,6 @@ def run_jsonl(engine, lines: Iterable[str | bytes], out: IO[str], batch_size: in
 def filters_of(args: argparse.Namespace) -> Filters:
     return Filters(doc_ids=tuple(getattr(args, "doc", ())), bodies=tuple(getattr(args, "body", ())),
                    years=tuple(getattr(args, "year", ())))
-
-
-def format_text(result) -> str:
-    """The plain-text form: the answer (citations inline), then the cited sources with their links."""
-    lines = [result.answer]
-    if result.citations:
-        zh = result.lang == "zh"
-        lines += ["", "出处：" if zh else "Sources:"]
-        seen: set[str] = set()
-        for c in result.citations:
-            label = c.label_zh if zh else c.label_en
-            if label not in seen:
-                seen.add(label)
-                lines.append(f"- {label}  {c.url}")
-    return "\n".join(lines)
 
 
 def run_ask(engine, args: argparse.Namespace, out: IO[str], err: IO[str] | None = None,

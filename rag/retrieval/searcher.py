@@ -24,7 +24,8 @@ from rag.request import Filters
 from rag.retrieval.fusion import rrf
 from rag.retrieval.glossary import translate_terms
 from rag.retrieval.query import QueryPlan
-from rag.errors import QueryError, one_of
+from rag.retrieval.scope import allowed_docs, check_filters
+from rag.errors import QueryError
 
 
 @dataclass(frozen=True)
@@ -61,51 +62,31 @@ class HybridSearcher:
         self._doc_rows = {d: np.asarray(r) for d, r in doc_rows.items()}
         self._symbol_doc = {d.meta.symbol: d.doc_id for d in corpus.documents if d.meta.symbol}
 
-    # --- filters ---
-
-    def allowed_docs(self, filters: Filters) -> set[str] | None:
-        """Doc ids the filters allow (None = all); QueryError for an unknown doc, body or year."""
-        if not filters:
-            return None
-        metas = [d.meta for d in self.corpus.documents]
-        for d in filters.doc_ids:
-            self.corpus.document(d)
-        bodies = sorted({m.body for m in metas if m.body})
-        for b in filters.bodies:
-            if b not in bodies:
-                raise QueryError(f"unknown body {one_of(b, bodies)}")
-        years = sorted({m.year for m in metas if m.year})
-        for y in filters.years:
-            if y not in years:
-                raise QueryError(f"no document from year {one_of(y, years)}")
-        return {
-            m.doc_id for m in metas
-            if (not filters.doc_ids or m.doc_id in filters.doc_ids)
-            and (not filters.bodies or m.body in filters.bodies)
-            and (not filters.years or m.year in filters.years)
-        }
-
     # --- search ---
 
     def search(self, queries: Sequence[str], filters: Sequence[Filters] | Filters = Filters(), k: int | None = None) -> list[list[Hit]]:
-        """Ranked hits for each query (a single query is a batch of one)."""
+        """Ranked hits for each query (a single query is a batch of one); QueryError for an unknown
+        document, body or year in the filters, before anything is encoded."""
         if isinstance(queries, str):
             raise QueryError("search() takes a list of queries; wrap a single one as [query]")
         if not queries:
             return []
         per_q = list(filters) if not isinstance(filters, Filters) else [filters] * len(queries)
-        allowed = [self.allowed_docs(f) for f in per_q]  # validate filters before encoding
+        for f in per_q:
+            check_filters(f, self.corpus)
         qvecs = self.encoder.encode_queries(list(queries))
-        return self.search_encoded(queries, qvecs, per_q, k)
+        return self.search_encoded(queries, qvecs, [allowed_docs(f, self.corpus) for f in per_q], k)
 
-    def search_encoded(self, queries: Sequence[str], qvecs: np.ndarray, filters: Sequence[Filters], k: int | None = None) -> list[list[Hit]]:
-        """Like ``search`` with the query vectors already computed (the answer chain reuses them)."""
+    def search_encoded(self, queries: Sequence[str], qvecs: np.ndarray, allowed: Sequence[set[str] | None],
+                       k: int | None = None) -> list[list[Hit]]:
+        """Like ``search`` with the query vectors already computed and each query's allowed documents
+        resolved (``rag.retrieval.scope.allowed_docs``; None = all): the answer chain's path, whose
+        requests ``Engine.request`` has checked."""
         k = k or self.settings.k
-        allowed = [self.allowed_docs(f) for f in filters]
         plans = [QueryPlan.of(q) for q in queries]
         n = len(self.chunks)
         widen = any(a is not None for a in allowed)
-        kc = min(n, self.settings.candidates * (8 if widen else 1))
+        kc = min(n, self.settings.candidates * (self.settings.filtered_widening if widen else 1))
         dense_lists = self.index.search_dense(qvecs, kc)
         modes = [self._mode(p) for p in plans]
         bm25_text = [self._bm25_text(p) for p in plans]
@@ -198,8 +179,8 @@ class HybridSearcher:
         seen: set[int] = set()
         if ref_rows:
             sims = vec[ref_rows] @ qvec
-            # Mentions ordered by similarity; at most half the list, so topical hits still show.
-            order = [ref_rows[j] for j in np.argsort(-sims, kind="stable")][: max(1, k // 2)]
+            # Mentions ordered by similarity; at most reference_max_share of the list, so topical hits still show.
+            order = [ref_rows[j] for j in np.argsort(-sims, kind="stable")][: max(1, int(k * self.settings.reference_max_share))]
             top = ranked[0][1] if ranked else 1.0
             for j, r in enumerate(order):
                 hits.append(self._hit(r, top + 1.0 / (j + 1), float(vec[r] @ qvec), ("reference",), found_by))
