@@ -12,6 +12,10 @@ The dataset is checked against the corpus first (every gold paragraph exists, ev
 a gold paragraph); problems stop the run with the list. ``--compare`` loads a second engine (another
 ~10 s); its settings are ``--compare FILE`` (default: the main config file, with the global ``--set``
 overrides) plus the ``--compare-set`` overrides.
+
+Registered with :func:`rag.cli.command` when this module is imported, which the shell does through the
+entry-point group ``uncac_qa.commands`` (pyproject.toml: ``eval = "eval.commands"``): ``rag`` never
+imports ``eval``.
 """
 
 from __future__ import annotations
@@ -64,10 +68,11 @@ def _display(path: Path) -> str:
 @command("eval", "evaluate retrieval, answers, citations and refusals on the known Q&A set; write a report")(_args)
 def _eval(args: argparse.Namespace, settings: Settings) -> int:
     from eval.dataset import check_dataset, load_dataset
+    from eval.gate import check_thresholds, load_thresholds, write_thresholds
     from eval.report import format_table, write_report
-    from eval.runner import check_thresholds, load_thresholds, run_eval, write_thresholds
-    from rag.engine import shared_engine
+    from eval.runner import run_eval
     from rag.corpus.loader import load_corpus
+    from rag.engine import shared_engine
 
     if args.limit is not None and args.limit < 1:
         raise ConfigError(f"--limit must be at least 1, got {args.limit}")

@@ -8,17 +8,18 @@ import json
 import pytest
 
 from eval.dataset import load_dataset
-from eval.metrics import aggregate
-from eval.runner import (
+from eval.gate import (
     GATED_OVERALL,
     GATED_PER_LANG,
-    ROW_METRICS,
     check_thresholds,
     floor2,
     load_thresholds,
     measured_thresholds,
-    run_eval,
+    write_thresholds,
 )
+from eval.metrics import aggregate
+from eval.runner import run_eval
+from eval.scoring import ROW_METRICS
 from rag.errors import ConfigError
 
 
@@ -79,6 +80,14 @@ def test_thresholds_file_shape(settings):
     assert set(t["lang"]) == {"zh", "en"} and all(set(v) == set(GATED_PER_LANG) for v in t["lang"].values())
     for v in [*t["overall"].values(), *(x for g in t["lang"].values() for x in g.values())]:
         assert 0.0 <= v <= 1.0 and v == floor2(v)
+
+
+def test_write_thresholds_round_trip(tmp_path):
+    rows = [{"id": "a", "lang": "zh", "type": "fact", "recall@5": 0.875, "mrr": 0.5}]
+    s = aggregate(rows, by=("lang", "type"), metrics=ROW_METRICS)
+    written = write_thresholds(tmp_path / "t.json", s)
+    assert load_thresholds(tmp_path / "t.json") == written == measured_thresholds(s)
+    assert written["overall"]["recall@5"] == 0.87 and check_thresholds(s, written) == []
 
 
 def test_load_thresholds_errors(tmp_path):

@@ -11,7 +11,17 @@ from collections import Counter
 import httpx
 import pytest
 
-from eval.load import ANSWER, ERROR, SHED, Probe, Sample, build_report, classify, default_questions, run_load
+from eval.load import (
+    ANSWER,
+    ERROR,
+    SHED,
+    Probe,
+    Sample,
+    build_report,
+    classify,
+    default_questions,
+    run_load,
+)
 
 
 def test_report_maths_on_known_samples():
@@ -151,62 +161,7 @@ def test_default_questions_are_the_evaluation_sets_in_both_languages():
     assert any("\u4e00" <= c <= "\u9fff" for c in qs[0]) and any(q.isascii() for q in qs)
 
 
-# --- the /healthz prober's own process, against a tiny stdlib server ---------------------------------
-
-
-@pytest.fixture
-def health_server():
-    """A loopback HTTP server whose /healthz answers ``state["status"]``; yields (url, state)."""
-    import threading
-    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
-    state = {"status": 200, "hits": 0}
-
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"  # keep-alive, as uvicorn does
-
-        def do_GET(self):
-            state["hits"] += 1
-            body = b'{"status": "ok"}'
-            self.send_response(state["status"] if self.path == "/healthz" else 404)
-            self.send_header("content-length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args):
-            pass
-
-    srv = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=srv.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{srv.server_address[1]}", state
-    srv.shutdown()
-    srv.server_close()
-
-
-def test_health_prober_process_probes_until_stopped(health_server):
-    import time
-
-    from eval.probe import HealthProber
-
-    url, state = health_server
-    with HealthProber(url, interval_s=0.05, timeout_s=2) as p:
-        time.sleep(0.5)
-        state["status"] = 500
-        time.sleep(0.3)
-    assert len(p.probes) == state["hits"] >= 8
-    oks = [ok for _, ok in p.probes]
-    assert oks[0] and not oks[-1] and oks == sorted(oks, reverse=True)  # 200s, then 500s, nothing else
-    assert all(0 <= lat < 2 for lat, _ in p.probes)
-
-
-def test_health_prober_counts_a_dead_server_as_failures():
-    import time
-
-    from eval.probe import HealthProber
-
-    with HealthProber("http://127.0.0.1:9", interval_s=0.05, timeout_s=1) as p:  # port 9: nobody listens
-        time.sleep(0.3)
-    assert len(p.probes) >= 3 and not any(ok for _, ok in p.probes)
+# --- /healthz probed from its own process (health_server: tests/eval/conftest.py) -------------------
 
 
 def test_run_load_can_probe_from_its_own_process_beside_a_mock(health_server):
