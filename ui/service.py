@@ -1,10 +1,11 @@
 """What the chat, the widget and the HTTP API share: the loaded engine, its corpus, the feedback store.
 
 The engine is loaded once per process and shared. Every question goes through one
-:class:`rag.batcher.MicroBatcher`: its single worker thread is the only one that touches the engine
-(the encoder, the index and an optional LLM client are not promised to be thread-safe), and questions
-that arrive together are answered in one encoder call. Gradio's worker threads wait on
-:meth:`Assistant.ask`; the HTTP API awaits :meth:`Assistant.submit` without holding a thread.
+:class:`rag.batcher.MicroBatcher`: only its worker threads (``server.engine_workers``) touch the
+engine, and questions that arrive together are answered in one encoder call. A question is validated
+once, by ``Engine.request`` (:meth:`Assistant.request`; QueryError with ``key``/``params`` naming the
+rule). Gradio's worker threads wait on :meth:`Assistant.ask` / :meth:`Assistant.answer`; the HTTP API
+awaits :meth:`Assistant.submit` without holding a thread.
 
 Example::
 
@@ -22,8 +23,7 @@ from typing import Any, Protocol
 from rag.batcher import MicroBatcher
 from rag.config import Settings
 from rag.corpus.loader import Corpus
-from rag.errors import QueryError
-from rag.request import AskRequest, Filters, clean_question
+from rag.request import AskRequest, Filters
 from rag.result import AnswerResult
 from ui.feedback import FeedbackStore
 from ui.ratelimit import RateLimiter
@@ -61,10 +61,6 @@ class Assistant:
         self.batcher = MicroBatcher.for_settings(engine, self.settings.server)
         self.feedback_limiter = RateLimiter(self.settings.server.feedback_per_minute)
 
-    @property
-    def max_chars(self) -> int:
-        return self.settings.answer.max_question_chars
-
     def start(self) -> Assistant:
         self.batcher.start()
         return self
@@ -88,9 +84,13 @@ class Assistant:
         history: tuple[tuple[str, str], ...] = (),
     ) -> AnswerResult:
         """Validate, then wait for the answer (QueryError on bad input, BusyError when overloaded)."""
-        req = self.request(question, filters=filters, k=k, history=history)
+        return self.answer(self.request(question, filters=filters, k=k, history=history))
+
+    def answer(self, request: AskRequest) -> AnswerResult:
+        """Wait for a validated request's answer (BusyError when overloaded or past
+        ``server.answer_timeout_s``)."""
         self.batcher.start()
-        return self.batcher.ask(req, timeout=self.settings.server.answer_timeout_s)
+        return self.batcher.ask(request, timeout=self.settings.server.answer_timeout_s)
 
     def config(self) -> dict[str, Any]:
         """The configuration stored with each rating."""
@@ -106,18 +106,3 @@ class Assistant:
         years = sorted({d.meta.year for d in self.corpus.documents if d.meta.year}, reverse=True)
         return FilterChoices(docs, bodies, years)
 
-
-def question_problem(question: object, max_chars: int) -> tuple[str, dict[str, Any]] | None:
-    """Why a question cannot be asked, as an interface string key and its arguments; None when it is fine.
-
-    The rule that ``rag.request.clean_question`` reports (``QueryError.key``/``params``); the key lets
-    the chat say it in either language (``t(key, lang, **fmt)``).
-
-    >>> question_problem("   ", 2000)
-    ('empty', {})
-    """
-    try:
-        clean_question(question, max_chars)
-        return None
-    except QueryError as e:
-        return e.key, (e.params if e.key != "bad_input" else {"msg": str(e)})

@@ -1,4 +1,5 @@
-"""The chat's handlers, called directly (no browser): streaming, validation, history, feedback, language."""
+"""The chat's handlers (ui/chat/handlers.py), called directly: streaming, validation (the engine's
+QueryError said in the interface language), history, filters, start over, feedback."""
 
 from __future__ import annotations
 
@@ -7,27 +8,13 @@ from types import SimpleNamespace
 import gradio as gr
 import pytest
 
-from ui.chat import Turn, build_chat
-from ui.feedback import FeedbackStore
-from ui.service import Assistant
+from ui.chat import Turn
 
 ZH = "工作组关于资产申报提出了什么建议？"
 
 
-@pytest.fixture(scope="module")
-def chat(fake_engine, tmp_path_factory):
-    assistant = Assistant(fake_engine, FeedbackStore(tmp_path_factory.mktemp("chat") / "feedback.sqlite3"))
-    demo = build_chat(assistant)
-    fns = {f.name: f.fn for f in demo.fns.values()}
-    return SimpleNamespace(assistant=assistant, demo=demo, fns=fns, engine=fake_engine)
-
-
-def run(chat, question, turns=(), lang="zh", docs=(), bodies=(), years=()):
-    return list(chat.fns["respond"](question, list(turns), lang, list(docs), list(bodies), list(years)))
-
-
-def test_answer_streams_searching_then_sentences_then_sources(chat):
-    steps = run(chat, ZH)
+def test_answer_streams_searching_then_sentences_then_sources(chat, run):
+    steps = run(ZH)
     assert len(steps) >= 3
     first_chat, first_src, _, first_box = steps[0]
     assert "正在检索文件" in first_chat[-1]["content"] and first_box == ""
@@ -39,14 +26,14 @@ def test_answer_streams_searching_then_sentences_then_sources(chat):
     assert turns[0].result is not None and turns[0].question == ZH
 
 
-def test_follow_up_passes_the_conversation_as_history(chat):
-    turns = run(chat, ZH)[-1][2]
-    run(chat, "那么2017年呢？", turns)
+def test_follow_up_passes_the_conversation_as_history(chat, run):
+    turns = run(ZH)[-1][2]
+    run("那么2017年呢？", turns)
     assert chat.engine.calls[-1]["history"] == ((ZH, turns[0].result.answer),)
 
 
-def test_filters_reach_the_engine(chat):
-    run(chat, ZH, docs=["wg4-report-2017"], bodies=["WG.4"], years=["2017"])
+def test_filters_reach_the_engine(chat, run):
+    run(ZH, docs=["wg4-report-2017"], bodies=["WG.4"], years=["2017"])
     f = chat.engine.calls[-1]["filters"]
     assert f.doc_ids == ("wg4-report-2017",) and f.bodies == ("WG.4",) and f.years == (2017,)
 
@@ -57,24 +44,24 @@ def test_filters_reach_the_engine(chat):
     ("字" * 2001, "问题太长（2001 个字符）", "too long (2001 characters); the limit is 2000"),
     ("资产\x07申报", "控制字符（U+0007）", "control character (U+0007)"),
 ])
-def test_bad_input_is_a_clear_message_in_the_chat_without_asking(chat, question, zh, en):
+def test_bad_input_is_a_clear_message_in_the_chat_without_asking(chat, question, zh, en, run):
     n = len(chat.engine.calls)
     for lang, text in (("zh", zh), ("en", en)):
-        (step,) = run(chat, question, lang=lang)
+        (step,) = run(question, lang=lang)
         assert text in step[0][-1]["content"] and 'class="msg error"' in step[0][-1]["content"]
         assert "Traceback" not in step[0][-1]["content"]
     assert len(chat.engine.calls) == n
 
 
-def test_html_in_the_question_is_shown_escaped(chat):
-    final = run(chat, "<img src=x onerror=alert(1)>资产申报<script>alert(2)</script>")[-1][0]
+def test_html_in_the_question_is_shown_escaped(chat, run):
+    final = run("<img src=x onerror=alert(1)>资产申报<script>alert(2)</script>")[-1][0]
     shown = final[0]["content"]
     assert "<img" not in shown and "<script" not in shown and "&#60;script&#62;" in shown
 
 
-def test_engine_failure_is_one_clean_line(chat, monkeypatch):
+def test_engine_failure_is_one_clean_line(chat, monkeypatch, run):
     monkeypatch.setattr(chat.engine, "ask_batch", lambda *a, **k: (_ for _ in ()).throw(RuntimeError("boom secret")))
-    final = run(chat, ZH, lang="en")[-1][0][-1]["content"]
+    final = run(ZH, lang="en")[-1][0][-1]["content"]
     assert "Internal error" in final and "boom secret" not in final
 
 
@@ -83,17 +70,8 @@ def test_new_conversation_clears_everything(chat):
     assert chatbot == [] and turns == [] and last_feedback is None and box == "" and "Ask a question" in sources
 
 
-def test_language_switch_re_renders_citations(chat):
-    turns = run(chat, ZH)[-1][2]
-    outputs = chat.fns["set_language"]("en", turns)
-    html = str(outputs[1].value[1]["content"])
-    first_label = html.split('class="cite"')[1].split("</a>")[0]
-    assert "para." in first_label and "第" not in first_label
-    assert outputs[0] == "en" and "Sources" in outputs[-1]
-
-
-def test_like_and_comment_are_stored(chat):
-    turns = run(chat, ZH)[-1][2]
+def test_like_and_comment_are_stored(chat, run):
+    turns = run(ZH)[-1][2]
     dislike = SimpleNamespace(index=1, value="", liked=False)
     fid, box = chat.fns["on_like"](dislike, turns, "zh", "引用段落不对")
     assert box == ""
