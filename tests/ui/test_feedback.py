@@ -1,14 +1,13 @@
-"""The feedback store: SQLite round trip, comments, and the export to the evaluation-set format."""
+"""The feedback store: SQLite round trip, comments, and the export to the evaluation-set format
+(the ``uncac-qa feedback export`` command: tests/ui/test_commands.py)."""
 
 from __future__ import annotations
 
-import json
 import sqlite3
 
 import pytest
 
 from eval.dataset import QAItem
-from rag.cli import main
 from rag.corpus.records import Citation
 from rag.errors import CorpusError
 from rag.result import AnswerResult, AnswerSentence, Retrieved
@@ -73,16 +72,3 @@ def test_export_thumbs_down_carries_feedback_for_the_reviewer(tmp_path):
     with pytest.raises(CorpusError, match="unknown field 'feedback'"):  # must be reviewed before use
         QAItem.from_json(item)
 
-
-def test_cli_export_writes_jsonl(tmp_path, capsys):
-    store = FeedbackStore(tmp_path / "feedback.sqlite3")
-    store.add(ANSWER, rating=1)
-    store.add(REFUSED, rating=-1, comment="它其实在文件里")
-    out = tmp_path / "fb.jsonl"
-    assert main(["--set", f"ui.data_dir={tmp_path}", "feedback", "export", "--out", str(out)]) == 0
-    lines = [json.loads(x) for x in out.read_text(encoding="utf-8").splitlines()]
-    assert [x["id"] for x in lines] == ["feedback-000001", "feedback-000002"]
-    assert lines[1]["feedback"]["comment"] == "它其实在文件里"
-    assert "wrote 2 item(s)" in capsys.readouterr().err
-    assert main(["--set", f"ui.data_dir={tmp_path}", "feedback", "export"]) == 0  # to stdout
-    assert len(capsys.readouterr().out.splitlines()) == 2

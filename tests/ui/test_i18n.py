@@ -29,7 +29,7 @@ def test_every_key_has_zh_and_en_with_same_placeholders(key):
 
 def test_every_key_used_in_the_ui_is_defined():
     used = set()
-    for f in UI.glob("*.py"):
+    for f in UI.rglob("*.py"):
         used |= set(re.findall(r"""\bt\(\s*["']([a-z_]+)["']""", f.read_text(encoding="utf-8")))
         used |= set(re.findall(r"""\(\s*"([a-z_]+)",\s*\{""", f.read_text(encoding="utf-8")))  # Turn errors
     assert used and used <= set(STRINGS), sorted(used - set(STRINGS))

@@ -1,8 +1,13 @@
-"""`uncac-qa serve`: its options, and a missing index reported as one line naming `uncac-qa ingest`."""
+"""The web app's subcommands (ui/commands.py): `uncac-qa serve` (its options, a missing index or a bad
+port reported as one line) and `uncac-qa feedback export`."""
 
 from __future__ import annotations
 
+import json
+
 from rag.cli import build_parser, main
+from tests.ui.test_feedback import ANSWER, REFUSED
+from ui.feedback import FeedbackStore
 
 
 def test_serve_options_default_to_the_ui_settings():
@@ -35,3 +40,17 @@ def test_a_port_in_use_is_one_line_before_serving_on(capsys):
     err = capsys.readouterr().err
     assert f"port {port} on 127.0.0.1 is already in use" in err
     assert "serving on" not in err and "loading the model" not in err and "Traceback" not in err
+
+
+def test_cli_export_writes_jsonl(tmp_path, capsys):
+    store = FeedbackStore(tmp_path / "feedback.sqlite3")
+    store.add(ANSWER, rating=1)
+    store.add(REFUSED, rating=-1, comment="它其实在文件里")
+    out = tmp_path / "fb.jsonl"
+    assert main(["--set", f"ui.data_dir={tmp_path}", "feedback", "export", "--out", str(out)]) == 0
+    lines = [json.loads(x) for x in out.read_text(encoding="utf-8").splitlines()]
+    assert [x["id"] for x in lines] == ["feedback-000001", "feedback-000002"]
+    assert lines[1]["feedback"]["comment"] == "它其实在文件里"
+    assert "wrote 2 item(s)" in capsys.readouterr().err
+    assert main(["--set", f"ui.data_dir={tmp_path}", "feedback", "export"]) == 0  # to stdout
+    assert len(capsys.readouterr().out.splitlines()) == 2
