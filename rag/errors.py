@@ -1,32 +1,22 @@
 """One shallow exception hierarchy for the whole project.
 
+Its base and the errors the embeddings layer raises (:class:`UncacQAError`, :class:`ConfigError`,
+:class:`CorpusError`, :class:`IndexStateError`, :class:`ModelError`, :func:`one_of`) are defined in
+:mod:`embeddings.errors` and re-exported here as the same class objects; this module adds the errors
+only the answer chain and its front ends raise.
+
 Every error names the bad value and, where there is a closed set, the allowed ones, so that the CLI,
 the UI and the HTTP API can show ``str(err)`` to a person as it is, never a traceback.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from embeddings.errors import ConfigError, CorpusError, IndexStateError, ModelError, UncacQAError, one_of
 
-
-class UncacQAError(Exception):
-    """Base of every error this project raises on purpose."""
-
-
-class ConfigError(UncacQAError, ValueError):
-    """``config.yaml`` or a CLI override names an unknown key or an ill-typed value."""
-
-
-class CorpusError(UncacQAError, ValueError):
-    """A document cannot be read or parsed (no numbered paragraph, unknown doc_id, bad manifest)."""
-
-
-class IndexStateError(UncacQAError):
-    """The index on disk is missing, corrupted, or was built with another model/config."""
-
-
-class ModelError(UncacQAError):
-    """The embedding model cannot be found, converted or loaded."""
+__all__ = [
+    "BusyError", "ConfigError", "CorpusError", "IndexStateError", "LLMError", "ModelError", "QueryError",
+    "UncacQAError", "one_of",
+]
 
 
 class QueryError(UncacQAError, ValueError):
@@ -55,12 +45,3 @@ class BusyError(UncacQAError):
 
 class LLMError(UncacQAError):
     """The optional LLM endpoint is unreachable or answered nonsense."""
-
-
-def one_of(value: object, allowed: Iterable[object]) -> str:
-    """Format ``'x' is not one of [...]`` consistently for error messages.
-
-    >>> one_of("foo", ["a", "b"])
-    "'foo'; allowed: 'a', 'b'"
-    """
-    return f"{value!r}; allowed: {', '.join(repr(a) for a in allowed)}"

@@ -13,7 +13,7 @@ from typing import Literal
 
 import numpy as np
 
-from rag.errors import ModelError
+from embeddings.errors import ModelError
 
 Kind = Literal["query", "passage"]
 

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from embeddings.encoders.base import Encoder
 from embeddings.encoders.sentence_transformer import SentenceTransformerEncoder
-from rag.config import EmbeddingsSettings
-from rag.errors import ModelError, one_of
+from embeddings.settings import EmbeddingsSettings
+from embeddings.errors import ModelError, one_of
 
 BACKENDS: dict[str, type[Encoder]] = {"sentence-transformers": SentenceTransformerEncoder}
 

@@ -30,7 +30,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from rag.errors import ModelError
+from embeddings.errors import ModelError
 
 log = logging.getLogger(__name__)
 

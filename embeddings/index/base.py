@@ -21,7 +21,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from rag.errors import IndexStateError
+from embeddings.errors import IndexStateError
 
 
 def as_matrix(vectors: np.ndarray, dim: int, what: str) -> np.ndarray:

@@ -15,8 +15,8 @@ from pathlib import Path
 
 from embeddings.index.base import DenseIndex
 from embeddings.index.faiss_index import FlatIndex, HNSWIndex, IVFIndex, suggested_nlist
-from rag.config import IndexSettings
-from rag.errors import ConfigError, IndexStateError, one_of
+from embeddings.settings import IndexSettings
+from embeddings.errors import ConfigError, IndexStateError, one_of
 
 BACKENDS: dict[str, type[DenseIndex]] = {"flat": FlatIndex, "ivf": IVFIndex, "hnsw": HNSWIndex}
 KINDS = ("auto", *BACKENDS)

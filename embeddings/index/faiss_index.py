@@ -19,7 +19,7 @@ import faiss
 import numpy as np
 
 from embeddings.index.base import DenseIndex
-from rag.errors import IndexStateError
+from embeddings.errors import IndexStateError
 
 
 class FaissIndex(DenseIndex):

@@ -26,7 +26,11 @@ import bm25s
 import jieba
 import numpy as np
 
-from rag.errors import IndexStateError
+from embeddings.errors import IndexStateError
+from embeddings.settings import IndexSettings
+
+_DEFAULT_K1 = IndexSettings.model_fields["bm25_k1"].default
+_DEFAULT_B = IndexSettings.model_fields["bm25_b"].default
 
 #: Bumped when tokenisation changes: an index built with another version must be rebuilt.
 TOKENIZER_VERSION = "jieba-search-nfkc-sstem-1"
@@ -101,9 +105,11 @@ def _tokenize_one(text: str) -> tuple[str, ...]:
 
 
 class BM25Index:
-    """A BM25 (Lucene variant, k1=1.5, b=0.75) index of a list of texts; ids are list positions.
+    """A BM25 (Lucene variant) index of a list of texts; ids are list positions.
 
-    Build with ``BM25Index.build(texts)`` or read with ``BM25Index.load(path)``.
+    Build with ``BM25Index.build(texts, k1=..., b=...)`` (the store passes ``IndexSettings.bm25_k1`` and
+    ``bm25_b``, whose defaults 1.5 and 0.75 are also the defaults here) or read with
+    ``BM25Index.load(path)`` (the parameters are saved with the index).
     """
 
     def __init__(self, model: bm25s.BM25, n_docs: int) -> None:
@@ -111,7 +117,7 @@ class BM25Index:
         self.n_docs = n_docs
 
     @classmethod
-    def build(cls, texts: Sequence[str], *, k1: float = 1.5, b: float = 0.75) -> "BM25Index":
+    def build(cls, texts: Sequence[str], *, k1: float = _DEFAULT_K1, b: float = _DEFAULT_B) -> "BM25Index":
         """Index ``texts`` (document i gets id i)."""
         model = bm25s.BM25(k1=k1, b=b, method="lucene")
         tokens = tokenize(texts)

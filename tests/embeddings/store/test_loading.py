@@ -1,0 +1,69 @@
+"""Loading the index: the round trip build -> load serves the same chunks and vectors (exact search as the oracle), stale reasons, other kinds, another model refused."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from rag.errors import IndexStateError
+from tests.embeddings.fake_encoder import HashEncoder
+from tests.embeddings.store.support import (
+    QUERIES,
+    build,
+    edit,
+    load,
+)
+
+
+def test_load_round_trip_serves_the_same_chunks_and_vectors(built, chunks, settings):
+    directory, _, _ = built
+    encoder = HashEncoder()
+    index = load(directory, encoder, settings)
+    assert index.chunks == chunks  # frozen records compare by value
+    np.testing.assert_allclose(index.vectors, encoder.encode_passages([c.embed_text for c in chunks]), atol=1e-6)
+    q = encoder.encode_queries(QUERIES)
+    dense = index.search_dense(q, 10)
+    exact = np.argsort(-(q @ index.vectors.T), axis=1, kind="stable")[:, :10]
+    assert [[i for i, _ in row] for row in dense] == exact.tolist()
+    assert index.position(chunks[7].id) == 7 and index.kind == "flat"
+    assert index.stale_against(chunks) is False and index.stale_reasons(chunks, settings.index) == []
+
+
+def test_bm25_in_the_store_finds_the_whistleblower_paragraph(built, settings):
+    index = load(built[0], HashEncoder(), settings)
+    hits = index.search_bm25(["举报人"], 5)[0]
+    assert hits and "举报人" in index.chunks[hits[0][0]].text
+
+
+def test_stale_reasons_name_corpus_and_config_changes(built, chunks, settings):
+    index = load(built[0], HashEncoder(), settings)
+    reasons = index.stale_reasons([edit(chunks[0], "x")] + chunks[1:], settings.index)
+    assert reasons == ["the corpus changed (1 new or edited chunks, 1 removed)"]
+    hnsw = settings.model_copy(update={"index": settings.index.model_copy(update={"kind": "hnsw"})})
+    assert index.stale_reasons(chunks, hnsw.index) == ["index kind is 'flat', the config asks for 'hnsw'"]
+
+
+def test_other_index_kinds_round_trip(tmp_path, small, settings):
+    enc = HashEncoder()
+    for kind in ("ivf", "hnsw"):
+        s = settings.model_copy(update={"index": settings.index.model_copy(update={"kind": kind})})
+        report = build(small, enc, s, directory=tmp_path / kind)
+        index = load(tmp_path / kind, enc, s)
+        assert report.kind == index.kind == index.manifest["index"]["kind"] == kind
+        assert len(index.search_dense(enc.encode_queries(QUERIES), 5)[0]) == 5
+
+
+def test_another_model_names_both_and_the_fix(built, settings):
+    with pytest.raises(IndexStateError) as e:
+        load(built[0], HashEncoder(salt="v2"), settings)
+    msg = str(e.value)
+    assert "built with model 'test/hash-bigrams'" in msg and "hash-bigrams-64" in msg and "hash-bigrams-64-v" in msg
+    assert "fingerprint differs" in msg and msg.endswith("rebuild it with: uncac-qa ingest --rebuild")
+    with pytest.raises(IndexStateError, match=r"\(dim 64, .*\(dim 32, .*: its dim differs"):
+        load(built[0], HashEncoder(dim=32), settings)
+
+
+@pytest.mark.slow
+def test_real_encoder_refuses_an_index_from_another_model(encoder, built, settings):
+    with pytest.raises(IndexStateError, match=rf"configured encoder is '{encoder.model_id}' \(dim 384"):
+        load(built[0], encoder, settings)
