@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from embeddings.encoders.onnx_query import OnnxQueryModel
-from rag.errors import ModelError
+from embeddings.errors import ModelError
 
 QUESTIONS = ["工作组关于资产申报提出了什么建议？", "What has UNODC done to protect whistleblowers?", "2019年会议由谁主持？", "x"]
 

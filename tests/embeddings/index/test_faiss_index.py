@@ -11,11 +11,14 @@ import faiss
 import numpy as np
 import pytest
 
+from embeddings.errors import IndexStateError
 from embeddings.index.base import DenseIndex
-from embeddings.index.factory import KINDS, create_dense_index, load_dense_index, resolve_kind
+from embeddings.index.factory import (
+    create_dense_index,
+    load_dense_index,
+)
 from embeddings.index.faiss_index import FlatIndex, HNSWIndex, IVFIndex, suggested_nlist
-from rag.config import IndexSettings
-from rag.errors import ConfigError, IndexStateError
+from embeddings.settings import IndexSettings
 
 D, NB, NQ, K = 64, 5000, 200, 10
 # nprobe 64 of ~283 lists: 16 (the config default) gives recall ~0.8 on this deliberately hard set.
@@ -167,13 +170,3 @@ def test_ivf_list_count_follows_the_data(data):
     assert index.nlist == suggested_nlist(50) == 28
     index.add(data[0][:10])  # fewer vectors than lists: the lists shrink to fit the training data
     assert index.nlist == 10 and index.ntotal == 10
-
-
-def test_auto_is_flat_up_to_flat_max_then_ivf():
-    s = IndexSettings(flat_max=100)
-    assert resolve_kind("auto", 100, s) == "flat" and resolve_kind("auto", 101, s) == "ivf"
-    assert isinstance(create_dense_index("auto", 101, 8, s), IVFIndex)
-    assert isinstance(create_dense_index("auto", 5, 8, s), FlatIndex)
-    with pytest.raises(ConfigError, match=r"'annoy'; allowed: 'auto', 'flat', 'ivf', 'hnsw'"):
-        resolve_kind("annoy", 5, s)
-    assert KINDS == ("auto", "flat", "ivf", "hnsw")

@@ -9,9 +9,9 @@ from collections import Counter
 
 import pytest
 
+from embeddings.errors import IndexStateError
 from embeddings.sparse.bm25 import BM25Index, s_stem, tokenize
 from rag.corpus.chunker import Chunker
-from rag.errors import IndexStateError
 
 DOCS = [
     "各缔约国应当考虑采取适当措施，保护举报人免遭任何不公正待遇。",

@@ -67,3 +67,12 @@ def test_another_model_names_both_and_the_fix(built, settings):
 def test_real_encoder_refuses_an_index_from_another_model(encoder, built, settings):
     with pytest.raises(IndexStateError, match=rf"configured encoder is '{encoder.model_id}' \(dim 384"):
         load(built[0], encoder, settings)
+
+
+def test_bm25_parameters_are_baked_in_so_a_change_is_stale(built, chunks, settings):
+    index = load(built[0], HashEncoder(), settings)
+    assert index.manifest["bm25"]["k1"] == 1.5 and index.manifest["bm25"]["b"] == 0.75
+    other = settings.index.model_copy(update={"bm25_k1": 1.2})
+    assert index.stale_reasons(chunks, other) == ["bm25_k1 changed to 1.2"]
+    del index.manifest["bm25"]["k1"]  # an index built before k1 was a setting used the default
+    assert index.stale_reasons(chunks, settings.index) == []

