@@ -5,7 +5,7 @@ backend today; a new backend is one sibling file plus one entry in ``BACKENDS``.
 
 Example::
 
-    encoder = create_encoder(load_settings().embeddings).load()
+    encoder = create_encoder(EmbeddingsSettings()).load()   # the config.yaml section: settings.embeddings
 """
 
 from __future__ import annotations

@@ -1,12 +1,12 @@
-"""Pick and build the dense index backend from ``settings.index``.
+"""Pick and build the dense index backend from the ``IndexSettings`` (``index:`` of config.yaml).
 
 'auto' follows the data: exact flat search up to ``flat_max`` vectors, IVF above (txtai's rule); 'flat',
 'ivf' and 'hnsw' force a backend. A new backend is one sibling file plus one entry in ``BACKENDS``.
 
 Example::
 
-    index = create_dense_index("auto", n=374, dim=384, settings=load_settings().index)  # FlatIndex
-    index = load_dense_index(path, "flat", settings.index)
+    index = create_dense_index("auto", n=374, dim=384, settings=IndexSettings())  # FlatIndex
+    index = load_dense_index(path, "flat", IndexSettings())
 """
 
 from __future__ import annotations
