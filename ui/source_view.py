@@ -19,11 +19,14 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import html
 import re
+from dataclasses import dataclass
+from pathlib import Path
 
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from markupsafe import Markup
 
 from rag.corpus.loader import Corpus
 from rag.corpus.parser import ParsedDocument
@@ -34,51 +37,16 @@ from ui.render import safe_href
 
 _SUB_LINE = re.compile(r"^[(（]([^()（）\s]{1,3})[)）]\s*")
 
-SCRIPT = """(function () {
-  var marked = [];
-  function show() {
-    marked.forEach(function (e) { e.classList.remove("is-target"); });
-    marked = [];
-    var id = decodeURIComponent(location.hash.slice(1));
-    var el = id && document.getElementById(id);
-    if (!el) return;
-    var para = el.closest(".para");
-    [el, para].forEach(function (e) {
-      if (e && marked.indexOf(e) < 0) { e.classList.add("is-target"); marked.push(e); }
-    });
-    el.scrollIntoView({block: "center"});
-  }
-  // ?hl=<quote>&hl=<quote>: every sentence the answer quoted from this paragraph gets a <mark>. The
-  // quotes are matched as text and wrapped with DOM nodes, never parsed as HTML.
-  function quotes() {
-    var qs = new URLSearchParams(location.search).getAll("hl");
-    var id = decodeURIComponent(location.hash.slice(1));
-    var el = id && document.getElementById(id);
-    var root = (el && el.closest(".para")) || document.querySelector("main");
-    if (!root) return;
-    qs.forEach(function (q) {
-      q.split("\\n").forEach(function (piece) {
-        piece = piece.trim();
-        if (!piece) return;
-        var walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT), node;
-        while ((node = walker.nextNode())) {
-          var i = node.data.indexOf(piece);
-          if (i < 0 || (node.parentNode && node.parentNode.classList && node.parentNode.classList.contains("quote"))) continue;
-          var r = document.createRange();
-          r.setStart(node, i); r.setEnd(node, i + piece.length);
-          var m = document.createElement("mark"); m.className = "quote";
-          r.surroundContents(m);
-          break;
-        }
-      });
-    });
-  }
-  function marks() { try { quotes(); } catch (e) { /* a quote that spans elements stays unmarked */ } }
-  window.addEventListener("hashchange", show);
-  window.addEventListener("load", show);  // again after the browser's own jump to the fragment
-  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", show); else show();
-  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", marks); else marks();
-})();"""
+# Templates are package data (pyproject [tool.setuptools.package-data]), found next to this module both
+# in a checkout and in an installed wheel. Autoescape is on for every template: only the viewer's own
+# script and style, passed as Markup, are written unescaped.
+TEMPLATES = Path(__file__).with_name("templates") / "source"
+_ENV = Environment(
+    loader=FileSystemLoader(TEMPLATES), autoescape=True, undefined=StrictUndefined,
+    trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=False,
+)
+SCRIPT = (TEMPLATES / "viewer.js").read_text(encoding="utf-8")
+STYLE = (TEMPLATES / "viewer.css").read_text(encoding="utf-8")
 
 _SCRIPT_HASH = base64.b64encode(hashlib.sha256(SCRIPT.encode()).digest()).decode()
 CSP = (
@@ -86,55 +54,44 @@ CSP = (
     f"script-src 'sha256-{_SCRIPT_HASH}'; base-uri 'none'; form-action 'none'; frame-ancestors 'self'"
 )
 
-STYLE = """
-:root { --accent: #1f5fa8; --target: #fff1b8; --sub-target: #ffd966; }
-body { font-family: "PingFang SC", "Microsoft YaHei", "Noto Sans CJK SC", "Source Han Sans SC", "WenQuanYi Micro Hei", system-ui, sans-serif;
-       max-width: 56rem; margin: 0 auto; padding: 1rem 1.5rem 4rem; line-height: 1.75; color: #1d2330; }
-a { color: var(--accent); }
-header.doc-meta { border-bottom: 2px solid var(--accent); margin-bottom: 1.5rem; padding-bottom: .75rem; }
-header h1 { font-size: 1.35rem; margin: .5rem 0 .25rem; }
-header .title-alt { color: #555; margin: 0 0 .5rem; }
-dl.meta { display: grid; grid-template-columns: max-content 1fr; gap: .15rem 1rem; margin: .5rem 0 0; font-size: .92rem; }
-dl.meta dt { color: #555; } dl.meta dd { margin: 0; }
-.nav { display: flex; justify-content: space-between; font-size: .9rem; }
-details.front { color: #555; font-size: .9rem; margin-bottom: 1rem; }
-h2, h3, h4, h5, h6 { color: #163d6b; margin: 1.6rem 0 .6rem; }
-h2 { font-size: 1.2rem; } h3 { font-size: 1.08rem; } h4, h5, h6 { font-size: 1rem; }
-.para { position: relative; padding: .35rem .6rem .35rem 3.2rem; margin: .2rem -.6rem; border-radius: 6px;
-        scroll-margin-top: 4rem; }
-.para .num { position: absolute; left: .6rem; top: .35rem; font-weight: 600; text-decoration: none; }
-.para .label { display: none; font-size: .78rem; color: #666; }
-.para:target, .para.is-target { background: var(--target); box-shadow: inset 4px 0 0 #e0a800; }
-.para:target .label, .para.is-target .label { display: block; }
-.sub { display: block; padding-left: 1.6rem; text-indent: -1.6rem; border-radius: 4px; scroll-margin-top: 4rem; }
-.sub.inline { display: inline; padding: 0; text-indent: 0; }
-.sub:target, .sub.is-target { background: var(--sub-target); }
-mark.quote { background: #ffd966; padding: 0 .1rem; border-radius: 2px; }
-.fn { font-size: .85rem; color: #444; border-left: 3px solid #ccd; padding-left: .6rem; margin: .4rem 0 0; }
-.fn .mark { font-weight: 600; margin-right: .3rem; }
-section.footnotes { margin-top: 2rem; border-top: 1px solid #ccd; }
-ul.docs li { margin: .4rem 0; }
-"""
+
+@dataclass(frozen=True)
+class Segment:
+    """A run of a paragraph's text (lines shown with ``<br>``); with an ``anchor`` it is a sub-paragraph:
+    a block ``<div class="sub">``, or ``inline`` a ``<span class="sub inline">``."""
+
+    lines: tuple[str, ...]
+    anchor: str | None = None
+    inline: bool = False
 
 
-def _e(text: object) -> str:
-    return html.escape(str(text), quote=True)
+@dataclass(frozen=True)
+class Heading:
+    """A section heading shown before a paragraph (``level`` 2 to 6)."""
+
+    level: int
+    text: str
 
 
-def _page(title: str, body: str, lang: str) -> str:
-    return (
-        f'<!doctype html><html lang="{"zh-Hans" if lang == "zh" else "en"}"><head><meta charset="utf-8">'
-        f'<meta name="viewport" content="width=device-width, initial-scale=1"><title>{_e(title)}</title>'
-        f"<style>{STYLE}</style></head><body>{body}<script>{SCRIPT}</script></body></html>"
-    )
+@dataclass(frozen=True)
+class ParagraphView:
+    """One paragraph as the page shows it: anchor, number, label in the page language, text, notes."""
+
+    anchor: str
+    number: int
+    label: str
+    segments: tuple[Segment, ...]
+    footnotes: tuple = ()
+    level: int = 0  # not a heading (the template tells the two apart by it)
 
 
-def _lines(text: str) -> str:
-    return "<br>".join(_e(ln) for ln in text.split("\n"))
+def _text(text: str, anchor_: str | None = None, inline: bool = False) -> Segment:
+    return Segment(tuple(text.split("\n")), anchor_, inline)
 
 
-def _inline_subs(p: Paragraph, text: str, labels: list[str]) -> str:
-    """Sub-items written inline ("…：(a)…；(b)…"): each wrapped in a span carrying its anchor."""
+def _inline_subs(p: Paragraph, labels: list[str]) -> tuple[Segment, ...]:
+    """Sub-items written inline ("…：(a)…；(b)…"): each its own segment, carrying its anchor."""
+    text = p.text
     marks: list[tuple[str, int]] = []
     pos = 0
     for label in labels:
@@ -144,138 +101,127 @@ def _inline_subs(p: Paragraph, text: str, labels: list[str]) -> str:
         marks.append((label, m.start()))
         pos = m.end()
     if not marks:
-        return _lines(text)
-    out = [_lines(text[: marks[0][1]])]
+        return (_text(text),)
+    out = [_text(text[: marks[0][1]])]
     for j, (label, start) in enumerate(marks):
         if j + 1 < len(marks):
             end = marks[j + 1][1]
         else:
             stop = text.find("。", start)
             end = stop + 1 if stop >= 0 else len(text)
-        out.append(f'<span class="sub inline" id="{_e(anchor(p.para, label))}">{_lines(text[start:end])}</span>')
+        out.append(_text(text[start:end], anchor(p.para, label), inline=True))
         if j + 1 == len(marks):
-            out.append(_lines(text[end:]))
-    return "".join(out)
+            out.append(_text(text[end:]))
+    return tuple(out)
 
 
-def paragraph_body(p: Paragraph) -> str:
-    """A paragraph's text as HTML: lead-in, then each sub-paragraph in an element with its anchor.
+def paragraph_segments(p: Paragraph) -> tuple[Segment, ...]:
+    """A paragraph's text as segments: lead-in, then each sub-paragraph with its anchor.
 
-    Sub-items on their own line ("(a) …") become blocks ``<div class="sub" id="p54-a">``; nested
+    Sub-items on their own line ("(a) …") become blocks (``<div class="sub" id="p54-a">``); nested
     lines such as "(一) …" inside item (b) stay in that item. Inline items get inline spans.
     """
     labels = [s.label for s in p.subs]
     lines = p.text.split("\n")
     line_subs = {m.group(1) for ln in lines if (m := _SUB_LINE.match(ln)) and m.group(1) in labels}
     if labels and not line_subs:
-        return _inline_subs(p, p.text, labels)
-    out: list[str] = []
+        return _inline_subs(p, labels)
     lead: list[str] = []
+    subs: list[Segment] = []
     current: list[str] | None = None
     current_label = ""
     expected = iter(labels)
     want = next(expected, None)
-
-    def close() -> None:
-        if current is not None:
-            out.append(
-                f'<div class="sub" id="{_e(anchor(p.para, current_label))}">{"<br>".join(current)}</div>'
-            )
-
     for ln in lines:
         m = _SUB_LINE.match(ln)
         if m and m.group(1) == want:
-            close()
-            current, current_label = [_e(ln)], want
+            if current is not None:
+                subs.append(Segment(tuple(current), anchor(p.para, current_label)))
+            current, current_label = [ln], want
             want = next(expected, None)
         elif current is not None:
-            current.append(_e(ln))
+            current.append(ln)
         else:
-            lead.append(_e(ln))
-    if lead:
-        out.insert(0, "<br>".join(lead))
-    close()
-    return "".join(out)
+            lead.append(ln)
+    if current is not None:
+        subs.append(Segment(tuple(current), anchor(p.para, current_label)))
+    return ((Segment(tuple(lead)),) if lead else ()) + tuple(subs)
 
 
-def _meta_rows(doc: ParsedDocument, lang: str) -> str:
+def paragraph_body(p: Paragraph) -> str:
+    """A paragraph's text as HTML (what the page shows inside ``<div class="text">``), escaped.
+
+    >>> from rag.corpus.records import SubParagraph
+    >>> p = Paragraph("d", 3, "3. 建议：\\n(a) 第一项<b>；", subs=(SubParagraph("a", "第一项<b>；"),))
+    >>> paragraph_body(p)
+    '3. 建议：<div class="sub" id="p3-a">(a) 第一项&lt;b&gt;；</div>'
+    """
+    macros = _ENV.get_template("macros.html.j2").module
+    return str(macros.paragraph_text(paragraph_segments(p)))
+
+
+def _ref(meta, lang: str) -> str:
+    return meta.symbol or (meta.short_ref_zh if lang == "zh" else meta.short_ref)
+
+
+def _meta_rows(doc: ParsedDocument, lang: str) -> list[tuple[str, str, str | None]]:
+    """(label, shown value, link or None) for the header's definition list."""
     m = doc.meta
-    rows = [(t("viewer_symbol", lang), _e(m.symbol or (m.short_ref_zh if lang == "zh" else m.short_ref)))]
+    rows: list[tuple[str, str, str | None]] = [(t("viewer_symbol", lang), _ref(m, lang), None)]
     if m.date:
-        rows.append((t("viewer_date", lang), _e(m.date.isoformat())))
+        rows.append((t("viewer_date", lang), m.date.isoformat(), None))
     if m.body:
-        rows.append((t("viewer_body", lang), _e(m.body)))
+        rows.append((t("viewer_body", lang), m.body, None))
     if m.session:
-        rows.append((t("viewer_session", lang), _e(m.session)))
+        rows.append((t("viewer_session", lang), m.session, None))
     if m.agenda_item:
-        rows.append((t("viewer_agenda", lang), _e(m.agenda_item)))
-    official = safe_href(m.official_url)
-    rows.append((
-        t("viewer_official", lang),
-        f'<a class="official" href="{_e(official)}" rel="noopener">{_e(official)}</a>' if official else _e(t("viewer_none", lang)),
-    ))
-    return "".join(f"<dt>{_e(k)}</dt><dd>{v}</dd>" for k, v in rows)
+        rows.append((t("viewer_agenda", lang), m.agenda_item, None))
+    official = safe_href(m.official_url)  # javascript: and the like are not linked, just "none"
+    rows.append((t("viewer_official", lang), official or t("viewer_none", lang), official))
+    return rows
 
 
-def render_document(doc: ParsedDocument, lang: str = "zh") -> str:
-    """The whole document page: metadata header, front matter, headings, paragraphs with anchors, footnotes."""
-    m = doc.meta
-    other = "en" if lang == "zh" else "zh"
-    title = m.title_zh or m.title if lang == "zh" else (m.title_en or m.title)
-    alt = m.title_en if lang == "zh" else m.title_zh
-    parts = [
-        '<header class="doc-meta"><div class="nav">'
-        f'<a href="/">← {_e(t("viewer_back", lang))}</a>'
-        f'<a href="?lang={other}" class="lang">{"English" if other == "en" else "中文"}</a></div>'
-        f'<h1>{_e(title)}</h1>' + (f'<p class="title-alt">{_e(alt)}</p>' if alt and alt != title else "")
-        + f'<dl class="meta">{_meta_rows(doc, lang)}</dl></header>'
-    ]
-    if doc.front_matter:
-        parts.append(
-            f'<details class="front"><summary>{_e(t("viewer_front", lang))}</summary>'
-            f'<p>{"<br>".join(_e(x) for x in doc.front_matter)}</p></details>'
-        )
-    parts.append("<main>")
+def _items(doc: ParsedDocument, lang: str) -> list[Heading | ParagraphView]:
+    """Headings and paragraphs in reading order: a heading where a paragraph's section path changes."""
+    items: list[Heading | ParagraphView] = []
     shown: tuple[str, ...] = ()
     for p in doc.paragraphs:
         same = 0
         while same < min(len(shown), len(p.section)) and shown[same] == p.section[same]:
             same += 1
-        for level in range(same, len(p.section)):
-            h = min(level + 2, 6)
-            parts.append(f'<h{h} class="section">{_e(p.section[level])}</h{h}>')
+        items += [Heading(min(level + 2, 6), p.section[level]) for level in range(same, len(p.section))]
         shown = p.section
         label = p.label_zh if lang == "zh" else p.label_en
-        notes = "".join(
-            f'<p class="fn"><span class="mark">{_e(f.mark)}</span>{_e(f.text)}</p>' for f in p.footnotes
-        )
-        parts.append(
-            f'<section class="para" id="{_e(anchor(p.para))}" data-label="{_e(label)}">'
-            f'<a class="num" href="#{_e(anchor(p.para))}">{p.para}.</a>'
-            f'<span class="label">{_e(label)}</span><div class="text">{paragraph_body(p)}</div>{notes}</section>'
-        )
-    parts.append("</main>")
-    if doc.footnotes:
-        notes = "".join(f'<p class="fn"><span class="mark">{_e(f.mark)}</span>{_e(f.text)}</p>' for f in doc.footnotes)
-        parts.append(f'<section class="footnotes"><h2>{_e(t("viewer_footnotes", lang))}</h2>{notes}</section>')
-    head = m.symbol or (m.short_ref_zh if lang == "zh" else m.short_ref)
-    return _page(f"{head} — {title}", "".join(parts), lang)
+        items.append(ParagraphView(anchor(p.para), p.para, label, paragraph_segments(p), tuple(p.footnotes)))
+    return items
+
+
+def _render(template: str, lang: str, **values: object) -> str:
+    return _ENV.get_template(template).render(
+        lang=lang, tr=lambda key: t(key, lang), style=Markup(STYLE), script=Markup(SCRIPT), **values
+    )
+
+
+def render_document(doc: ParsedDocument, lang: str = "zh") -> str:
+    """The whole document page: metadata header, front matter, headings, paragraphs with anchors, footnotes."""
+    m = doc.meta
+    title = m.title_zh or m.title if lang == "zh" else (m.title_en or m.title)
+    alt = m.title_en if lang == "zh" else m.title_zh
+    return _render(
+        "document.html.j2", lang, title=f"{_ref(m, lang)} — {title}", heading=title,
+        alt=alt if alt and alt != title else None, other="en" if lang == "zh" else "zh",
+        meta=_meta_rows(doc, lang), front_matter=list(doc.front_matter), items=_items(doc, lang),
+        doc_footnotes=list(doc.footnotes),
+    )
 
 
 def render_not_found(corpus: Corpus, requested: str, lang: str = "zh") -> str:
     """The 404 page: names the requested id (escaped) and links the documents that exist."""
-    items = "".join(
-        f'<li><a href="/source/{_e(d.doc_id)}">{_e(d.meta.symbol or (d.meta.short_ref_zh if lang == "zh" else d.meta.short_ref))}</a>'
-        f" — {_e(d.meta.title_zh if lang == 'zh' else d.meta.title_en or d.meta.title)}</li>"
+    documents = [
+        (d.doc_id, _ref(d.meta, lang), d.meta.title_zh if lang == "zh" else d.meta.title_en or d.meta.title)
         for d in corpus.documents
-    )
-    body = (
-        f'<div class="nav"><a href="/">← {_e(t("viewer_back", lang))}</a></div>'
-        f'<h1>{_e(t("not_found_title", lang))}</h1>'
-        + (f"<p><code>{_e(requested)}</code></p>" if requested else "")
-        + f'<p>{_e(t("not_found_body", lang))}</p><ul class="docs">{items}</ul>'
-    )
-    return _page(t("not_found_title", lang), body, lang)
+    ]
+    return _render("not_found.html.j2", lang, title=t("not_found_title", lang), requested=requested, documents=documents)
 
 
 def source_router(corpus: Corpus, default_lang: str = "zh") -> APIRouter:
