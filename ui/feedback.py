@@ -16,7 +16,7 @@ Example::
 
     store = FeedbackStore(settings.path(settings.ui.data_dir) / "feedback.sqlite3")
     fid = store.add(result, rating=-1, comment="wrong paragraph", config=settings.model_dump(mode="json"))
-    store.export_jsonl("feedback.jsonl")
+    items = store.export_items()   # `uncac-qa feedback export` writes them as JSON Lines (ui/commands.py)
 """
 
 from __future__ import annotations
@@ -166,11 +166,6 @@ class FeedbackStore:
         """The ratings as evaluation-set items (see the module docstring)."""
         return [to_eval_item(r) for r in self.rows()]
 
-    def export_jsonl(self, out: str | Path) -> int:
-        """Write ``export_items()`` as JSON Lines (UTF-8); returns the number of items."""
-        items = self.export_items()
-        Path(out).write_text("".join(json.dumps(i, ensure_ascii=False) + "\n" for i in items), encoding="utf-8")
-        return len(items)
 
 
 def _dump(obj: Any) -> str:

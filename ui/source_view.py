@@ -6,7 +6,8 @@ around a sub-paragraph anchor and scrolls it into view. Section headings, footno
 metadata (symbol or short reference, title, date, body, session, official link) frame the text.
 
 A request's path never reaches the file system: the id is looked up in the corpus dict, and anything
-else gets the 404 page. All document text is HTML-escaped, and the page's Content-Security-Policy only
+else gets the 404 page. The pages are Jinja templates (``ui/templates/source``) with autoescape on, so
+all document text is HTML-escaped, and the page's Content-Security-Policy only
 lets its own script run (by hash), so even a document containing ``<script>`` cannot run code.
 
 Example::
@@ -30,7 +31,7 @@ from markupsafe import Markup
 
 from rag.corpus.loader import Corpus
 from rag.corpus.parser import ParsedDocument
-from rag.corpus.records import Paragraph, anchor
+from rag.corpus.records import Footnote, Paragraph, anchor
 from rag.errors import QueryError
 from ui.i18n import LANGS, t
 from ui.render import safe_href
@@ -81,8 +82,7 @@ class ParagraphView:
     number: int
     label: str
     segments: tuple[Segment, ...]
-    footnotes: tuple = ()
-    level: int = 0  # not a heading (the template tells the two apart by it)
+    footnotes: tuple[Footnote, ...] = ()
 
 
 def _text(text: str, anchor_: str | None = None, inline: bool = False) -> Segment:
@@ -194,6 +194,9 @@ def _items(doc: ParsedDocument, lang: str) -> list[Heading | ParagraphView]:
         label = p.label_zh if lang == "zh" else p.label_en
         items.append(ParagraphView(anchor(p.para), p.para, label, paragraph_segments(p), tuple(p.footnotes)))
     return items
+
+
+_ENV.tests["heading"] = lambda item: isinstance(item, Heading)  # `{% if item is heading %}`
 
 
 def _render(template: str, lang: str, **values: object) -> str:
