@@ -12,11 +12,13 @@ Example::
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 # Defined by the embeddings layer (it is configured without importing rag); re-exported here.
 from embeddings.settings import EmbeddingsSettings, IndexSettings, default_cache_dir  # noqa: F401
@@ -243,7 +245,43 @@ class EvalSettings(_Closed):
     thresholds: Path = Field(Path("eval/thresholds.json"), description="Regression gate: least value of each metric.")
 
 
-class Settings(_Closed):
+# The layers of one configuration, lowest first: the YAML file, then UNCAC_QA__SECTION__KEY environment
+# variables, then --set overrides (load_settings puts the file's and the overrides' values here).
+_LAYERS: ContextVar[tuple[dict[str, Any], dict[str, Any]]] = ContextVar("uncac_qa_config_layers", default=({}, {}))
+
+
+class _Layer(PydanticBaseSettingsSource):
+    """One of load_settings' layers as a pydantic-settings source (0: the YAML file, 1: --set)."""
+
+    def __init__(self, settings_cls: type[BaseSettings], which: int) -> None:
+        super().__init__(settings_cls)
+        self.which = which
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:  # pragma: no cover - unused
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        return _LAYERS.get()[self.which]
+
+
+class Settings(BaseSettings):
+    """The whole configuration. pydantic-settings merges, deep and in this order of precedence:
+    ``--set`` overrides > ``UNCAC_QA__RETRIEVAL__K=20``-style environment variables > the YAML file >
+    the defaults below.
+
+    >>> Settings().retrieval.k > 0
+    True
+    """
+
+    model_config = SettingsConfigDict(
+        extra="forbid", frozen=True, validate_default=True, env_prefix="UNCAC_QA__", env_nested_delimiter="__",
+        nested_model_default_partial_update=False,
+    )
+
+    @classmethod
+    def settings_customise_sources(cls, settings_cls, init_settings, env_settings, dotenv_settings, file_secret_settings):
+        return init_settings, _Layer(settings_cls, 1), env_settings, _Layer(settings_cls, 0)
+
     corpus: CorpusSettings = Field(default_factory=CorpusSettings, description="Documents to index.")
     chunking: ChunkingSettings = Field(default_factory=ChunkingSettings, description="Paragraph -> chunk splitting.")
     embeddings: EmbeddingsSettings = Field(default_factory=EmbeddingsSettings, description="Sentence encoder.")
@@ -327,12 +365,16 @@ def load_settings(path: str | Path | None = None, overrides: dict[str, Any] | No
         raise ConfigError(f"config file {str(path)!r} is not valid YAML: {yaml_problem(e)}") from None
     if not isinstance(data, dict):
         raise ConfigError(f"config file {str(path)!r} must hold a mapping, got {type(data).__name__}")
+    sets: dict[str, Any] = {}
     for key, value in (overrides or {}).items():
-        _set_dotted(data, key, value)
+        _set_dotted(sets, key, value)
+    token = _LAYERS.set((data, sets))
     try:
-        return Settings.model_validate(data)
+        return Settings()
     except ValidationError as e:
         raise ConfigError(_format_errors(e, str(path))) from None
+    finally:
+        _LAYERS.reset(token)
 
 
 def parse_override(text: str) -> tuple[str, Any]:
