@@ -23,7 +23,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 # Defined by the embeddings layer (it is configured without importing rag); re-exported here.
 from embeddings.settings import EmbeddingsSettings, IndexSettings, default_cache_dir  # noqa: F401
 from rag.errors import ConfigError
-from rag.fsutil import decode_problem
+from rag.fsutil import read_yaml, yaml_problem  # noqa: F401 (yaml_problem re-exported)
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG = ROOT / "config.yaml"
@@ -324,17 +324,6 @@ def _format_errors(err: ValidationError, source: str) -> str:
     return "\n  ".join([f"invalid configuration in {source}:", *problems])
 
 
-def yaml_problem(e: Exception) -> str:
-    """What is wrong where in a YAML text, in one line (PyYAML's own message spans several):
-    ``expected ',' or ']', but got '<stream end>' at line 2, column 1``."""
-    if isinstance(e, RecursionError):
-        return "it is nested too deeply"
-    mark, problem = getattr(e, "problem_mark", None), getattr(e, "problem", None)
-    if problem and mark is not None:
-        return f"{problem} at line {mark.line + 1}, column {mark.column + 1}"
-    return " ".join(str(e).split())
-
-
 def _set_dotted(data: dict[str, Any], dotted: str, value: Any) -> None:
     *parents, leaf = dotted.split(".")
     node = data
@@ -353,16 +342,7 @@ def load_settings(path: str | Path | None = None, overrides: dict[str, Any] | No
     path = Path(path) if path else DEFAULT_CONFIG
     if not path.is_file():
         raise ConfigError(f"config file not found: {str(path)!r}")
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as e:
-        raise ConfigError(f"config file {str(path)!r} is not UTF-8 text ({decode_problem(e)}); save it as UTF-8") from None
-    except OSError as e:
-        raise ConfigError(f"cannot read config file {str(path)!r} ({e.strerror or e}); check its permissions") from None
-    try:
-        data = yaml.safe_load(text) or {}
-    except (yaml.YAMLError, RecursionError) as e:
-        raise ConfigError(f"config file {str(path)!r} is not valid YAML: {yaml_problem(e)}") from None
+    data = read_yaml(path, "config file", ConfigError)
     if not isinstance(data, dict):
         raise ConfigError(f"config file {str(path)!r} must hold a mapping, got {type(data).__name__}")
     sets: dict[str, Any] = {}

@@ -6,12 +6,9 @@ import datetime as dt
 from dataclasses import fields
 from pathlib import Path
 
-import yaml
-
-from rag.config import yaml_problem
 from rag.corpus.records import DocumentMeta
 from rag.errors import CorpusError
-from rag.fsutil import decode_problem
+from rag.fsutil import read_yaml
 
 _REQUIRED = ("file", "doc_id", "short_ref")
 _ALLOWED = tuple(f.name for f in fields(DocumentMeta))
@@ -27,16 +24,7 @@ def load_manifest(path: str | Path) -> list[DocumentMeta]:
     where = str(path)
     if not path.is_file():
         raise CorpusError(f"manifest not found: {where!r}")
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as e:
-        raise CorpusError(f"manifest {where!r} is not UTF-8 text ({decode_problem(e)}); save it as UTF-8") from None
-    except OSError as e:
-        raise CorpusError(f"cannot read manifest {where!r} ({e.strerror or e}); check its permissions") from None
-    try:
-        data = yaml.safe_load(text) or {}
-    except (yaml.YAMLError, RecursionError) as e:
-        raise CorpusError(f"manifest {where!r} is not valid YAML: {yaml_problem(e)}") from None
+    data = read_yaml(path, "manifest", CorpusError)
     entries = data.get("documents") if isinstance(data, dict) else None
     if not isinstance(entries, list):
         raise CorpusError(f"manifest {where!r} must be a mapping with a 'documents:' list, one entry per document")
