@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from langchain_core.runnables import Runnable, RunnableConfig, RunnableLambda
+from langchain_core.runnables import Runnable, RunnableConfig
 
 from rag.answer.base import AnswerInput, Answerer, Draft
 from rag.answer.context import Source, build_sources, paragraphs_of
@@ -63,6 +63,22 @@ class State:
     t_answer: float = 0.0
 
 
+class Step(Runnable[Any, Any]):
+    """One named per-question step of the pipeline. ``batch`` maps it over the questions in this thread:
+    ``RunnableLambda``'s default batch starts a thread pool per step and inspects the function's
+    signature per call, which cost ~5 ms an answer over seven steps (p50 ask 32 -> 37 ms)."""
+
+    def __init__(self, fn: Any) -> None:
+        self.fn = fn
+        self.name = getattr(fn, "__name__", "step")
+
+    def invoke(self, input: Any, config: RunnableConfig | None = None, **kwargs: Any) -> Any:
+        return self.fn(input)
+
+    def batch(self, inputs: list[Any], config: Any = None, *, return_exceptions: bool = False, **kwargs: Any) -> list[Any]:
+        return [self.fn(x) for x in inputs]
+
+
 class RetrieveStep(Runnable[State, State]):
     """Retrieval as a Runnable whose ``batch`` encodes all queries at once."""
 
@@ -98,13 +114,13 @@ class AnswerChain:
         self.refusal = RefusalPolicy(corpus, settings, (reader or ReaderSettings()).answerable_sources)
         self.promoter = EntityPromoter(corpus, settings.promote_max_share)
         self.runnable: Runnable = (
-            RunnableLambda(self.rewrite)
+            Step(self.rewrite)
             | RetrieveStep(searcher)
-            | RunnableLambda(self.promote)
-            | RunnableLambda(self.refuse)
-            | RunnableLambda(self.draft)
-            | RunnableLambda(self.guard_draft)
-            | RunnableLambda(self.render)
+            | Step(self.promote)
+            | Step(self.refuse)
+            | Step(self.draft)
+            | Step(self.guard_draft)
+            | Step(self.render)
         )
 
     # --- the steps, in pipeline order ---
