@@ -13,12 +13,12 @@ import argparse
 import json
 import logging
 import os
-import re
 import sys
 from collections.abc import Callable
 
 from rag.config import Settings, load_settings, parse_override
 from rag.errors import QueryError, UncacQAError
+from rag.request import SURROGATE
 
 Handler = Callable[[argparse.Namespace, Settings], int]
 _COMMANDS: dict[str, tuple[Handler, Callable[[argparse.ArgumentParser], None], str]] = {}
@@ -109,16 +109,16 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-# A lone surrogate: what Python makes of argv bytes that are not UTF-8 (surrogateescape), or a caller's
-# "\ud800". No file, question or setting of this project is such a string, and every UTF-8 writer
-# (the tokenizer, JSON files, the index manifest) refuses it, so it is refused at the door.
-_SURROGATE = re.compile(r"[\ud800-\udfff]")
+# A lone surrogate (rag.request.SURROGATE) is what Python makes of argv bytes that are not UTF-8
+# (surrogateescape), or a caller's "\ud800". No file, question or setting of this project is such a
+# string, and every UTF-8 writer (the tokenizer, JSON files, the index manifest) refuses it, so it is
+# refused at the door.
 
 
 def _check_argv(argv: list[str]) -> None:
     """QueryError naming the first argument that is not text."""
     for arg in argv:
-        if m := _SURROGATE.search(arg):
+        if m := SURROGATE.search(arg):
             code = ord(m.group())
             what = (f"undecodable byte 0x{code - 0xDC00:02x}" if 0xDC80 <= code <= 0xDCFF
                     else f"lone surrogate U+{code:04X}")

@@ -11,7 +11,7 @@ from rag.errors import QueryError
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\u2028\u2029\ufeff]")
 # A lone UTF-16 surrogate is not a character: JSON ("\\ud800") and argv (surrogateescape) can carry one,
 # and the tokenizer and every UTF-8 writer raise on it, so it is refused here, once, for every front end.
-_SURROGATE = re.compile(r"[\ud800-\udfff]")
+SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 
 @dataclass(frozen=True)
@@ -51,7 +51,7 @@ def clean_question(question: object, max_chars: int) -> str:
     """
     if not isinstance(question, str):
         raise QueryError(f"the question must be text, got {type(question).__name__}", key="empty")
-    if m := _SURROGATE.search(question):
+    if m := SURROGATE.search(question):
         code = f"U+{ord(m.group()):04X}"
         raise QueryError(f"the question contains a lone surrogate ({code}), which is not text; remove it and ask again", key="control_char", code=code)
     q = unicodedata.normalize("NFC", question).strip()
@@ -78,7 +78,7 @@ def clean_history(history: object, *, max_turns: int = 20) -> tuple[tuple[str, s
     for i, turn in enumerate(list(history)[-max_turns:]):
         if not (isinstance(turn, (list, tuple)) and len(turn) == 2 and all(isinstance(x, str) for x in turn)):
             raise QueryError(f"history turn {i} must be a [question, answer] pair of strings, got {ascii(turn)[:80]}")
-        if any(_SURROGATE.search(x) for x in turn):
+        if any(SURROGATE.search(x) for x in turn):
             raise QueryError(f"history turn {i} contains a lone surrogate, which is not text; remove it")
         turns.append((turn[0][:2000], turn[1][:4000]))
     return tuple(turns)

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from rag.errors import UncacQAError, one_of
+from rag.request import SURROGATE
 from rag.result import AnswerResult
 
 FILENAME = "feedback.sqlite3"
@@ -93,7 +94,7 @@ class FeedbackStore:
         text = comment.strip() if isinstance(comment, str) else ""
         if len(text) > self.max_comment_chars:
             raise FeedbackError(f"the comment has {len(text)} characters; the limit is {self.max_comment_chars}")
-        if any("\ud800" <= c <= "\udfff" for c in text):
+        if SURROGATE.search(text):
             raise FeedbackError("the comment contains a lone surrogate, which is not text; remove it")
         return text
 
