@@ -55,6 +55,7 @@ class State:
     sources: list[Source] = field(default_factory=list)
     refused: bool = False
     notice: str | None = None
+    notices: tuple[tuple[str, str], ...] = ()  # the notice in zh and en, where it exists in both
     draft: Draft | None = None
     backend: str = "extractive"
     sentences: list[AnswerSentence] = field(default_factory=list)
@@ -145,6 +146,8 @@ class AnswerChain:
         decision: Decision = self.refusal.decide(s.request.question, s.lang, self.evidence(s), s.allowed, top)
         s.refused = not s.sources or decision.refused
         s.notice = decision.message(s.lang) if decision.refused else None
+        if decision.refused:
+            s.notices = tuple((ln, m) for ln in ("zh", "en") if (m := decision.message(ln)))
         s.backend = self.answerer.name
         return s
 
@@ -174,7 +177,8 @@ class AnswerChain:
         s.backend = draft.backend
         s.refused = draft.refused or not self._supported(s)
         if s.refused:
-            s.notice = s.notice or NO_SUPPORT[s.lang]
+            if s.notice is None:
+                s.notice, s.notices = NO_SUPPORT[s.lang], tuple(NO_SUPPORT.items())
             s.sentences, s.citations = [], []
         return s
 
@@ -189,7 +193,7 @@ class AnswerChain:
         return AnswerResult(
             question=s.request.question, answer=text, refused=s.refused, citations=tuple(s.citations),
             retrieved=retrieved, timings_ms=dict(s.timings), sentences=tuple(s.sentences), lang=s.lang,
-            backend=s.backend, notice=s.notice,
+            backend=s.backend, notice=s.notice, notices=s.notices,
         )
 
     # --- helpers ---

@@ -25,6 +25,15 @@ class Filters:
     def __bool__(self) -> bool:
         return bool(self.doc_ids or self.bodies or self.years)
 
+    def describe(self) -> str:
+        """The filters as one line, for messages.
+
+        >>> Filters(doc_ids=("wg4-report-2020",), years=(2011,)).describe()
+        'documents wg4-report-2020; years 2011'
+        """
+        parts = [(name, vals) for name, vals in (("documents", self.doc_ids), ("bodies", self.bodies), ("years", self.years)) if vals]
+        return "; ".join(f"{name} {', '.join(map(str, vals))}" for name, vals in parts) or "none"
+
 
 @dataclass(frozen=True)
 class AskRequest:

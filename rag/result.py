@@ -68,6 +68,17 @@ class AnswerResult:
     lang: str = "zh"  # language of the question, and so of the answer's frame
     backend: str = "extractive"  # which answerer produced it
     notice: str | None = None  # e.g. "LLM endpoint unreachable; extractive answer shown"
+    # The notice in each interface language where the chain has it in both ("文件中没有提到…" /
+    # "The documents never mention…"): the chat shows it in the reader's language, not the question's.
+    notices: tuple[tuple[str, str], ...] = field(default=(), compare=False)
+
+    def notice_in(self, lang: str) -> str | None:
+        """The notice in interface language ``lang`` when known, else as the chain wrote it.
+
+        >>> AnswerResult("q", "a", True, notice="x", notices=(("zh", "甲"), ("en", "A"))).notice_in("en")
+        'A'
+        """
+        return dict(self.notices).get(lang) or self.notice
 
     def to_json(self, *, full: bool = False) -> dict[str, Any]:
         out: dict[str, Any] = {

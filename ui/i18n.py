@@ -64,6 +64,10 @@ STRINGS: dict[str, dict[str, str]] = {
         "zh": "问题中含有控制字符（{code}），请删除后再问。",
         "en": "The question contains a control character ({code}); remove it and ask again.",
     },
+    "no_match": {
+        "zh": "所选筛选条件没有共同匹配的文件（{filters}），未检索。请放宽筛选条件。",
+        "en": "No document matches these filters together ({filters}), so nothing was searched. Widen the filters.",
+    },
     "bad_input": {"zh": "无法处理该问题：{msg}", "en": "This question cannot be answered: {msg}"},
     "internal_error": {
         "zh": "内部错误，未能回答该问题。请重试；如仍失败，请联系管理员。",
@@ -103,11 +107,54 @@ STRINGS: dict[str, dict[str, str]] = {
     "viewer_footnotes": {"zh": "脚注", "en": "Footnotes"},
     "viewer_none": {"zh": "无", "en": "none"},
     "not_found_title": {"zh": "未找到文件", "en": "Document not found"},
+    # --- the document library (/source/) and viewer navigation ---
+    "library": {"zh": "文件库", "en": "Document library"},
+    "library_intro": {
+        "zh": "问答依据以下文件。点击文件名阅读全文；每个段落都可直接引用。",
+        "en": "Answers come from these documents. Open one to read it in full; every paragraph can be cited.",
+    },
+    "library_paragraphs": {"zh": "段落数", "en": "Paragraphs"},
+    "library_document": {"zh": "文件", "en": "Document"},
+    "viewer_prev": {"zh": "上一份文件", "en": "Previous document"},
+    "viewer_next": {"zh": "下一份文件", "en": "Next document"},
+    "viewer_other_lang": {"zh": "English interface", "en": "中文界面"},
+    # --- filters shown beside the question box ---
+    "filtered": {"zh": "已筛选", "en": "Filtered"},
+    # --- export of an answer ---
+    "export": {"zh": "导出回答", "en": "Export answer"},
+    "export_txt": {"zh": "纯文本", "en": "Text"},
+    "export_md": {"zh": "Markdown", "en": "Markdown"},
+    "export_docx": {"zh": "Word", "en": "Word"},
+    "export_none": {"zh": "还没有可导出的回答。", "en": "There is no answer to export yet."},
+    "enter_hint": {"zh": "回车提问，Shift+回车换行", "en": "Enter to ask, Shift+Enter for a new line"},
     "not_found_body": {
         "zh": "没有这份文件。可查看的文件：",
         "en": "There is no such document. The documents are:",
     },
 }
+
+
+# The bodies' codes as the manifest writes them, with their names in each interface language.
+BODY_NAMES: dict[str, dict[str, str]] = {
+    "CoSP": {"zh": "缔约国会议", "en": "Conference of the States Parties"},
+    "WG.4": {"zh": "预防腐败问题工作组", "en": "Working Group on the Prevention of Corruption"},
+    "IRG": {"zh": "实施情况审议组", "en": "Implementation Review Group"},
+    "WG.2": {"zh": "资产追回工作组", "en": "Working Group on Asset Recovery"},
+}
+
+
+def body_name(code: str | None, lang: str) -> str:
+    """A body's name with its code, as a delegate reads it: "预防腐败问题工作组 (WG.4)"; an unknown code as it is.
+
+    >>> body_name("WG.4", "en")
+    'Working Group on the Prevention of Corruption (WG.4)'
+    >>> body_name("XYZ", "zh")
+    'XYZ'
+    """
+    if not code:
+        return ""
+    names = BODY_NAMES.get(code)
+    return f"{names[lang]} ({code})" if names and lang in names else code
 
 
 def t(key: str, lang: str, **fmt: object) -> str:

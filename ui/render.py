@@ -149,8 +149,8 @@ def render_answer(result: AnswerResult, lang: str, corpus: Corpus | None = None,
         flag = "" if s.supported else f' <span class="unsupported">{escape(t("unsupported", lang))}</span>'
         cls = "sent" if s.supported else "sent unsupported"
         parts.append(f'<p class="{cls}">{escape(s.text)}{cite_html}{flag}</p>')
-    if upto is None and result.notice:
-        parts.append(f'<p class="notice">{escape(t("notice", lang))}: {escape(result.notice)}</p>')
+    if upto is None and (notice := result.notice_in(lang)):
+        parts.append(f'<p class="notice">{escape(t("notice", lang))}: {escape(notice)}</p>')
     return f'<div class="answer" data-refused="false">{"".join(parts)}</div>'
 
 
@@ -161,7 +161,8 @@ def _render_refusal(result: AnswerResult, lang: str, corpus: Corpus | None) -> s
         text = f' — <span class="snippet">{escape(snippet(p.text))}</span>' if p else ""
         items.append(f"<li>{link(source_url(r.doc_id, r.para), retrieved_label(r, corpus, lang))}{text}</li>")
     nearest = f'<p>{escape(t("nearest", lang))}</p><ul class="nearest">{"".join(items)}</ul>' if items else ""
-    notice = f'<p class="notice">{escape(t("notice", lang))}: {escape(result.notice)}</p>' if result.notice else ""
+    said = result.notice_in(lang)
+    notice = f'<p class="notice">{escape(said)}</p>' if said else ""
     return (
         f'<div class="answer refused" data-refused="true"><p><strong>{escape(t("not_found", lang))}</strong></p>'
         f"{nearest}{notice}</div>"
@@ -257,7 +258,7 @@ def _card(
         bits = [escape(title or meta.title)]
         if meta.date:
             bits.append(escape(meta.date.isoformat()))
-        official = safe_href(meta.official_url)
+        official = safe_href(meta.official_link(lang))
         if official:
             bits.append(link(official, t("official", lang), cls="official"))
         meta_html = f'<div class="src-meta">{" · ".join(bits)}</div>'

@@ -176,7 +176,7 @@ def _meta_rows(doc: ParsedDocument, lang: str) -> list[tuple[str, str, str | Non
         rows.append((t("viewer_session", lang), m.session, None))
     if m.agenda_item:
         rows.append((t("viewer_agenda", lang), m.agenda_item, None))
-    official = safe_href(m.official_url)  # javascript: and the like are not linked, just "none"
+    official = safe_href(m.official_link(lang))  # javascript: and the like are not linked, just "none"
     rows.append((t("viewer_official", lang), official or t("viewer_none", lang), official))
     return rows
 

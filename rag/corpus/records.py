@@ -49,6 +49,19 @@ class DocumentMeta:
     def ref_zh(self) -> str:
         return self.symbol or self.short_ref_zh
 
+    def official_link(self, lang: str) -> str | None:
+        """The official UN link for the reader's language: undocs.org serves every language version of
+        a symbol at ``/<lang>/<symbol>``, so the Chinese link becomes the English one for an English reader.
+
+        >>> m = DocumentMeta("d", "f", "CAC/COSP/1", "r", "r", official_url="https://undocs.org/zh/CAC/COSP/1")
+        >>> m.official_link("en")
+        'https://undocs.org/en/CAC/COSP/1'
+        """
+        url = self.official_url
+        if url and self.symbol and url.startswith("https://undocs.org/"):
+            return f"https://undocs.org/{lang}/{self.symbol}"
+        return url
+
     @property
     def year(self) -> int | None:
         return self.date.year if self.date else None

@@ -29,6 +29,10 @@ def check_filters(filters: Filters, corpus: Corpus) -> None:
     for y in filters.years:
         if y not in years:
             raise QueryError(f"no document from year {one_of(y, years)}")
+    if not allowed_docs(filters, corpus):
+        # Each value exists, but not together (the 2020 report and the year 2011): said before searching,
+        # not as "no paragraph close enough".
+        raise QueryError(f"no document matches these filters together: {filters.describe()}", key="no_match")
 
 
 def allowed_docs(filters: Filters, corpus: Corpus) -> set[str] | None:

@@ -87,7 +87,10 @@ def test_sources_panel_full_paragraph_mark_copy_and_official_link(corpus):
     assert f"<mark>{escape(quote)}</mark>" in html
     assert escape(p5.text[-20:]) in html  # the whole paragraph, not only the quote
     assert f'data-label="{SYMBOL}, para. 5"' in html and "copy-cite" in html
-    assert 'href="https://undocs.org/zh/CAC/COSP/WG.4/2019/L.1/Add.1"' in html
+    # the official link in the reader's language: English interface, English version
+    assert 'href="https://undocs.org/en/CAC/COSP/WG.4/2019/L.1/Add.1"' in html
+    zh = render_sources(result_for(corpus, cite(5, quote=quote)), corpus, "zh")
+    assert 'href="https://undocs.org/zh/CAC/COSP/WG.4/2019/L.1/Add.1"' in zh
     other = corpus.paragraph("wg4-report-2020", 6)
     html2 = render_sources(result_for(corpus, cite(6, quote=other.text[:10], doc="wg4-report-2020")), corpus, "zh")
     assert "undocs.org" not in html2  # no official URL in the manifest: no link

@@ -52,7 +52,7 @@ def test_headings_footnotes_metadata_and_official_link(client, corpus):
     assert "CAC/COSP/2011/1" in html  # the loose footnote on the header
     assert doc.meta.title_zh in html and "2011-09-07" in html and doc.meta.session in html
     off = client.get("/source/wg4-2019-l1-add1?lang=en").text
-    assert 'href="https://undocs.org/zh/CAC/COSP/WG.4/2019/L.1/Add.1"' in off and "Official link" in off
+    assert 'href="https://undocs.org/en/CAC/COSP/WG.4/2019/L.1/Add.1"' in off and "Official link" in off
     assert "<script>" in html and "scrollIntoView" in html  # the one script: highlight sub anchors and scroll
 
 
