@@ -95,7 +95,60 @@ class AnswerResult:
                 "lang": self.lang,
                 "backend": self.backend,
                 "notice": self.notice,
+                "notices": dict(self.notices),
             }
         elif self.notice:
             out["notice"] = self.notice
         return out
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> AnswerResult:
+        """The record back from ``to_json(full=True)`` (what a browser keeps of a conversation), checked
+        field by field: anything that is not this schema raises ``ValueError`` naming the field.
+
+        >>> r = AnswerResult("q", "a", False, sentences=(AnswerSentence("a", ()),), notices=(("zh", "甲"),))
+        >>> AnswerResult.from_json(r.to_json(full=True)) == r
+        True
+        """
+
+        def need(obj: Any, key: str, kind: type | tuple[type, ...], where: str) -> Any:
+            value = obj.get(key) if isinstance(obj, dict) else None
+            if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+                raise ValueError(f"{where}{key}: expected {getattr(kind, '__name__', kind)}, got {type(value).__name__}")
+            return value
+
+        def optional(obj: dict, key: str, kind: type, where: str) -> Any:
+            return None if obj.get(key) is None else need(obj, key, kind, where)
+
+        cites = []
+        for i, c in enumerate(need(data, "citations", list, "")):
+            w = f"citations.{i}."
+            cites.append(Citation(
+                need(c, "doc_id", str, w), optional(c, "symbol", str, w), need(c, "para", int, w),
+                optional(c, "sub", str, w), need(c, "label_en", str, w), need(c, "label_zh", str, w),
+                need(c, "quote", str, w), need(c, "url", str, w),
+            ))
+        retrieved = []
+        for i, r in enumerate(need(data, "retrieved", list, "")):
+            w = f"retrieved.{i}."
+            score = need(r, "score", (int, float), w)
+            retrieved.append(Retrieved(need(r, "doc_id", str, w), need(r, "para", int, w), float(score)))
+        sentences = []
+        for i, s in enumerate(data.get("sentences") or []):
+            w = f"sentences.{i}."
+            idx = need(s, "citations", list, w)
+            if not all(isinstance(j, int) and not isinstance(j, bool) and 0 <= j < len(cites) for j in idx):
+                raise ValueError(f"{w}citations: expected indexes of citations")
+            sentences.append(AnswerSentence(need(s, "text", str, w), tuple(idx), bool(s.get("supported", True))))
+        notices = data.get("notices") or {}
+        if not isinstance(notices, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in notices.items()):
+            raise ValueError("notices: expected a mapping of language to text")
+        timings = data.get("timings_ms") or {}
+        return cls(
+            question=need(data, "question", str, ""), answer=need(data, "answer", str, ""),
+            refused=need(data, "refused", bool, ""), citations=tuple(cites), retrieved=tuple(retrieved),
+            timings_ms={str(k): float(v) for k, v in timings.items() if isinstance(v, (int, float))},
+            sentences=tuple(sentences), lang=data.get("lang") if data.get("lang") in ("zh", "en") else "zh",
+            backend=str(data.get("backend") or "extractive"), notice=optional(data, "notice", str, ""),
+            notices=tuple(notices.items()),
+        )

@@ -41,7 +41,7 @@ from ui.feedback import FeedbackStore  # noqa: E402
 from ui.limits import RequestLimits  # noqa: E402
 from ui.service import Assistant, EngineLike  # noqa: E402
 from ui.source_view import source_router  # noqa: E402
-from ui.style import CSS, FONT_MONO, FONT_SANS  # noqa: E402
+from ui.style import CSS, PAGE_JS, THEME  # noqa: E402
 
 _MOUNT = {
     "footer_links": [],  # no "built with Gradio"/API/settings links (and no external link at all)
@@ -51,7 +51,8 @@ _MOUNT = {
     "mcp_server": False,
     "css": CSS,
     # System fonts only: CJK-capable on every OS, nothing downloaded, no Latin/CJK font mixing.
-    "theme": gr.themes.Default(font=FONT_SANS, font_mono=FONT_MONO),
+    "theme": THEME,
+    "js": PAGE_JS,
     "show_error": True,  # an error's one-line message (never a traceback) reaches the page
 }
 

@@ -1,7 +1,10 @@
 """Delegates' 👍/👎 on answers, stored durably in SQLite, exported as evaluation-set items.
 
-One row per rating: the question, the answer, its citations, the whole result, the configuration that
-produced it (``settings.model_dump(mode="json")``), an optional comment and a UTC timestamp. Every
+One row per rated answer: the question, the answer, its citations, the whole result, the configuration that
+produced it (``settings.model_dump(mode="json")``), an optional comment and a UTC timestamp. A
+delegate who changes their mind (👍, then 👎 on the same answer) changes that row: the chat gives
+each answer an ``answer_id``, and the latest vote replaces the earlier one, so the export holds one
+label per answer. Every
 write is its own committed transaction on its own connection, so the store is safe to use from
 Gradio's worker threads and survives a crash right after the click.
 
@@ -51,9 +54,15 @@ CREATE TABLE IF NOT EXISTS feedback (
     citations   TEXT    NOT NULL,            -- JSON list of Citation.to_json()
     result      TEXT    NOT NULL,            -- JSON AnswerResult.to_json(full=True)
     context     TEXT    NOT NULL DEFAULT '{}', -- JSON: filters and conversation history
-    config      TEXT    NOT NULL             -- JSON settings.model_dump(mode="json")
+    config      TEXT    NOT NULL,            -- JSON settings.model_dump(mode="json")
+    answer_id   TEXT    NOT NULL DEFAULT ''  -- the chat's id of the rated answer: one row per answer
 );
 """
+# Files written before answer_id existed get the column; the index makes "one row per answer" a rule.
+_MIGRATIONS = (
+    ("answer_id", "ALTER TABLE feedback ADD COLUMN answer_id TEXT NOT NULL DEFAULT ''"),
+)
+_INDEX = "CREATE UNIQUE INDEX IF NOT EXISTS feedback_answer ON feedback (answer_id) WHERE answer_id != ''"
 
 
 class FeedbackError(UncacQAError):
@@ -106,6 +115,12 @@ class FeedbackStore:
         try:
             if not self._ready:
                 conn.executescript(_SCHEMA)
+                have = {r[1] for r in conn.execute("PRAGMA table_info(feedback)")}
+                for column, sql in _MIGRATIONS:
+                    if column not in have:
+                        conn.execute(sql)
+                conn.execute(_INDEX)
+                conn.commit()
                 self._ready = True
             with conn:  # commit on success, roll back on error
                 yield conn
@@ -121,8 +136,13 @@ class FeedbackStore:
         config: dict[str, Any] | None = None,
         context: dict[str, Any] | None = None,
         ui_lang: str = "",
+        answer_id: str = "",
     ) -> int:
-        """Store one rating of one answer; returns its id. ``result`` is the AnswerResult or its full JSON."""
+        """Store one rating of one answer; returns its id. ``result`` is the AnswerResult or its full JSON.
+
+        With an ``answer_id`` already rated, that row's rating (and its comment, when one is given) is
+        replaced and its id returned: the latest vote on an answer is the one that counts.
+        """
         if rating not in RATINGS:
             raise FeedbackError(f"rating {one_of(rating, RATINGS)}")
         data = result.to_json(full=True) if isinstance(result, AnswerResult) else dict(result)
@@ -131,11 +151,20 @@ class FeedbackStore:
             data["question"], data["answer"], int(bool(data["refused"])), data.get("lang") or "",
             ui_lang, _dump(data.get("citations", [])), _dump(data), _dump(context or {}), _dump(config or {}),
         )
+        if not isinstance(answer_id, str) or len(answer_id) > 64 or SURROGATE.search(answer_id):
+            raise FeedbackError(f"answer id {str(answer_id)[:70]!r} is not allowed; allowed: text of at most 64 characters")
         with self._connect() as conn:
+            if answer_id:
+                found = conn.execute("SELECT id FROM feedback WHERE answer_id = ?", (answer_id,)).fetchone()
+                if found:
+                    sets = "created_at = ?, rating = ?" + (", comment = ?" if row[2] else "")
+                    values = (row[0], rating) + ((row[2],) if row[2] else ())
+                    conn.execute(f"UPDATE feedback SET {sets} WHERE id = ?", (*values, found[0]))
+                    return int(found[0])
             cur = conn.execute(
                 "INSERT INTO feedback (created_at, rating, comment, question, answer, refused, lang, ui_lang,"
-                " citations, result, context, config) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-                row,
+                " citations, result, context, config, answer_id) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                (*row, answer_id),
             )
             return int(cur.lastrowid)
 

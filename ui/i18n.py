@@ -120,11 +120,12 @@ STRINGS: dict[str, dict[str, str]] = {
     "viewer_other_lang": {"zh": "English interface", "en": "中文界面"},
     # --- filters shown beside the question box ---
     "filtered": {"zh": "已筛选", "en": "Filtered"},
+    "no_match_short": {"zh": "（没有同时符合这些条件的文件）", "en": "(no document matches all of these)"},
     # --- export of an answer ---
     "export": {"zh": "导出回答", "en": "Export answer"},
-    "export_txt": {"zh": "纯文本", "en": "Text"},
-    "export_md": {"zh": "Markdown", "en": "Markdown"},
-    "export_docx": {"zh": "Word", "en": "Word"},
+    "export_txt": {"zh": "导出纯文本", "en": "Export as text"},
+    "export_md": {"zh": "导出 Markdown", "en": "Export as Markdown"},
+    "export_docx": {"zh": "导出 Word", "en": "Export as Word"},
     "export_none": {"zh": "还没有可导出的回答。", "en": "There is no answer to export yet."},
     "export_heading": {"zh": "问题：{question}", "en": "Question: {question}"},
     "export_notes": {"zh": "注", "en": "Notes"},

@@ -18,8 +18,11 @@ from urllib.parse import urlencode
 
 from rag.corpus.loader import Corpus
 from rag.corpus.records import Citation, Paragraph, source_url
+from rag.request import Filters
 from rag.result import AnswerResult, AnswerSentence, Retrieved
-from ui.i18n import t
+from rag.retrieval.scope import allowed_docs
+from ui.doc_text import plain
+from ui.i18n import body_name, t
 
 # HTML- and Markdown-active characters become numeric entities, in one pass: a browser shows the
 # character, neither HTML nor Markdown sees syntax.
@@ -64,21 +67,24 @@ def paragraph_label(p: Paragraph, lang: str) -> str:
 QUOTE_IN_URL = 300  # characters of a quote carried to the viewer for highlighting
 
 
-def highlight_url(doc_id: str, para: int, sub: str | None, quotes: Sequence[str]) -> str:
-    """The viewer link with the quoted sentences to highlight: ``/source/<doc>?hl=…&hl=…#p5``.
+def highlight_url(doc_id: str, para: int, sub: str | None, quotes: Sequence[str] = (), lang: str | None = None) -> str:
+    """The viewer link in the reader's language, with the quoted sentences to highlight:
+    ``/source/<doc>?lang=…&hl=…&hl=…#p5``. The viewer shows Markdown links as their text, so the quotes
+    are sent the same way (``ui.doc_text.plain``).
 
-    >>> highlight_url("d", 5, None, ["甲。", "乙。"])
-    '/source/d?hl=%E7%94%B2%E3%80%82&hl=%E4%B9%99%E3%80%82#p5'
+    >>> highlight_url("d", 5, None, ["甲。", "乙。"], "en")
+    '/source/d?lang=en&hl=%E7%94%B2%E3%80%82&hl=%E4%B9%99%E3%80%82#p5'
     """
     base, _, frag = source_url(doc_id, para, sub).partition("#")
-    qs = [q[:QUOTE_IN_URL] for q in dict.fromkeys(quotes) if q and q.strip()]
-    return base + ("?" + urlencode([("hl", q) for q in qs]) if qs else "") + "#" + frag
+    params = [("lang", lang)] if lang else []
+    params += [("hl", plain(q)[:QUOTE_IN_URL]) for q in dict.fromkeys(quotes) if q and q.strip()]
+    return base + ("?" + urlencode(params) if params else "") + "#" + frag
 
 
-def citation_url(c: Citation) -> str:
-    """Rebuilt from the citation's parts rather than trusted as given: always this app's viewer,
-    with the quoted sentence to highlight there."""
-    return highlight_url(c.doc_id, c.para, c.sub, [c.quote])
+def citation_url(c: Citation, lang: str | None = None) -> str:
+    """Rebuilt from the citation's parts rather than trusted as given: always this app's viewer, in the
+    reader's language, with the quoted sentence to highlight there."""
+    return highlight_url(c.doc_id, c.para, c.sub, [c.quote], lang)
 
 
 def link(href: str, label: str, cls: str = "cite") -> str:
@@ -87,7 +93,7 @@ def link(href: str, label: str, cls: str = "cite") -> str:
 
 
 def citation_link(c: Citation, lang: str) -> str:
-    return link(citation_url(c), citation_label(c, lang))
+    return link(citation_url(c, lang), citation_label(c, lang))
 
 
 def retrieved_label(r: Retrieved, corpus: Corpus | None, lang: str) -> str:
@@ -98,8 +104,47 @@ def retrieved_label(r: Retrieved, corpus: Corpus | None, lang: str) -> str:
 
 
 def snippet(text: str, n: int = _SNIPPET_CHARS) -> str:
-    flat = " ".join(text.split())
+    flat = " ".join(plain(text).split())
     return flat if len(flat) <= n else flat[: n - 1] + "…"
+
+
+# --- filters ----------------------------------------------------------------------------------------
+
+def describe_filters(filters: Filters, lang: str, corpus: Corpus | None = None) -> str:
+    """The filters in words a delegate reads: document references, body names, years.
+
+    >>> describe_filters(Filters(bodies=("WG.4",), years=(2019, 2020)), "en")
+    'body: Working Group on the Prevention of Corruption (WG.4); year: 2019, 2020'
+    >>> describe_filters(Filters(years=(2011,)), "zh")
+    '年份：2011'
+    """
+    known = set(corpus.doc_ids) if corpus is not None else set()
+
+    def ref(doc_id: str) -> str:
+        if doc_id not in known:
+            return doc_id
+        meta = corpus.meta(doc_id)
+        return meta.ref_zh if lang == "zh" else meta.ref_en
+
+    comma, colon, sep = ("、", "：", "；") if lang == "zh" else (", ", ": ", "; ")
+    groups = (
+        ("filter_docs", [ref(d) for d in filters.doc_ids]),
+        ("filter_bodies", [body_name(b, lang) for b in filters.bodies]),
+        ("filter_years", [str(y) for y in filters.years]),
+    )
+    named = [(t(key, lang) if lang == "zh" else t(key, lang).lower(), vals) for key, vals in groups if vals]
+    return sep.join(f"{name}{colon}{comma.join(vals)}" for name, vals in named)
+
+
+def render_filter_marker(filters: Filters, lang: str, corpus: Corpus | None = None) -> str:
+    """The line under the question box saying a filter is on (empty when none), with a warning when
+    the chosen values match no document together."""
+    if not filters:
+        return ""
+    text = f'{t("filtered", lang)}{"：" if lang == "zh" else ": "}{describe_filters(filters, lang, corpus)}'
+    empty = corpus is not None and not allowed_docs(filters, corpus)
+    warn = f' <span class="filter-empty">{escape(t("no_match_short", lang))}</span>' if empty else ""
+    return f'<div class="filter-marker" role="status">{escape(text)}{warn}</div>'
 
 
 # --- chat messages ----------------------------------------------------------------------------------
@@ -148,7 +193,7 @@ def render_answer(result: AnswerResult, lang: str, corpus: Corpus | None = None,
         cite_html = f' <span class="cites">[{"; ".join(cites)}]</span>' if cites else ""
         flag = "" if s.supported else f' <span class="unsupported">{escape(t("unsupported", lang))}</span>'
         cls = "sent" if s.supported else "sent unsupported"
-        parts.append(f'<p class="{cls}">{escape(s.text)}{cite_html}{flag}</p>')
+        parts.append(f'<p class="{cls}">{escape(plain(s.text))}{cite_html}{flag}</p>')
     if upto is None and (notice := result.notice_in(lang)):
         parts.append(f'<p class="notice">{escape(t("notice", lang))}: {escape(notice)}</p>')
     return f'<div class="answer" data-refused="false">{"".join(parts)}</div>'
@@ -159,7 +204,7 @@ def _render_refusal(result: AnswerResult, lang: str, corpus: Corpus | None) -> s
     for r in result.retrieved:
         p = corpus.paragraph(r.doc_id, r.para) if corpus else None
         text = f' — <span class="snippet">{escape(snippet(p.text))}</span>' if p else ""
-        items.append(f"<li>{link(source_url(r.doc_id, r.para), retrieved_label(r, corpus, lang))}{text}</li>")
+        items.append(f"<li>{link(highlight_url(r.doc_id, r.para, None, (), lang), retrieved_label(r, corpus, lang))}{text}</li>")
     nearest = f'<p>{escape(t("nearest", lang))}</p><ul class="nearest">{"".join(items)}</ul>' if items else ""
     said = result.notice_in(lang)
     notice = f'<p class="notice">{escape(said)}</p>' if said else ""
@@ -235,13 +280,14 @@ def render_sources(result: AnswerResult | None, corpus: Corpus | None, lang: str
     if result.refused or not groups:
         for r in result.retrieved:
             if (p := corpus.paragraph(r.doc_id, r.para) if corpus else None) is not None:
-                cards.append(_card(corpus, p, [], [paragraph_label(p, lang)], source_url(r.doc_id, r.para), lang))
+                href = highlight_url(r.doc_id, r.para, None, (), lang)
+                cards.append(_card(corpus, p, [], [paragraph_label(p, lang)], href, lang))
     else:
         for (doc_id, para), cites in groups.items():
             p = corpus.paragraph(doc_id, para) if corpus else None
             labels = list(dict.fromkeys(citation_label(c, lang) for c in cites))
             quotes = [c.quote for c in cites]
-            href = highlight_url(doc_id, para, cites[0].sub if len(cites) == 1 else None, quotes)
+            href = highlight_url(doc_id, para, cites[0].sub if len(cites) == 1 else None, quotes, lang)
             cards.append(_card(corpus, p, quotes, labels, href, lang, cites))
     return f'<div class="sources">{header}{"".join(cards)}</div>'
 
@@ -265,9 +311,9 @@ def _card(
         if p.section:
             meta_html += f'<div class="src-section">{escape(p.section_path)}</div>'
     if p is not None:
-        body, missing = highlight(p.text, quotes)
+        body, missing = highlight(plain(p.text), [plain(q) for q in quotes])
         text_html = f'<div class="src-text">{body}</div>'
     else:
         text_html, missing = "", list(quotes)
-    extra = "".join(f'<blockquote class="src-quote"><mark>{escape(q)}</mark></blockquote>' for q in missing)
+    extra = "".join(f'<blockquote class="src-quote"><mark>{escape(plain(q))}</mark></blockquote>' for q in missing)
     return f'<div class="src-card"><div class="src-head">{head}</div>{meta_html}{extra}{text_html}</div>'

@@ -26,6 +26,7 @@ from rag.corpus.loader import Corpus
 from rag.request import AskRequest, Filters
 from rag.result import AnswerResult
 from ui.feedback import FeedbackStore
+from ui.i18n import body_name
 from ui.ratelimit import RateLimiter
 
 
@@ -48,7 +49,7 @@ class FilterChoices:
     """The options of the filter widgets, taken from the corpus (so a user document shows up too)."""
 
     documents: list[tuple[str, str]]  # (label, doc_id)
-    bodies: list[str]
+    bodies: list[tuple[str, str]]  # (name with code, code): "预防腐败问题工作组 (WG.4)", "WG.4"
     years: list[int]
 
 
@@ -102,7 +103,8 @@ class Assistant:
             m = d.meta
             ref = m.symbol or (m.short_ref_zh if lang == "zh" else m.short_ref)
             docs.append((ref, d.doc_id))
-        bodies = sorted({d.meta.body for d in self.corpus.documents if d.meta.body})
+        codes = sorted({d.meta.body for d in self.corpus.documents if d.meta.body})
+        bodies = [(body_name(code, lang), code) for code in codes]
         years = sorted({d.meta.year for d in self.corpus.documents if d.meta.year}, reverse=True)
         return FilterChoices(docs, bodies, years)
 

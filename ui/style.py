@@ -1,10 +1,29 @@
-"""CSS of the Gradio app and the script of the sources panel's copy buttons (no external resources)."""
+"""CSS of the Gradio app, the script of the sources panel's copy buttons and the page script (copy an
+answer as text, keep the newest question in view). No external resources."""
+
+import json
+
+import gradio as gr
 
 FONT_SANS = [
     "system-ui", "-apple-system", "Segoe UI", "PingFang SC", "Hiragino Sans GB", "Microsoft YaHei",
     "Noto Sans CJK SC", "Source Han Sans SC", "WenQuanYi Micro Hei", "sans-serif",
 ]
 FONT_MONO = ["ui-monospace", "SFMono-Regular", "Menlo", "Consolas", "monospace"]
+
+# Gradio's default theme with text colours that pass WCAG AA (4.5:1) on their backgrounds: its
+# subdued greys (#BBBBC2 on white, 1.9:1) and the orange primary button (3.6:1) did not. UN blue.
+THEME = gr.themes.Default(font=FONT_SANS, font_mono=FONT_MONO).set(
+    body_text_color_subdued="#4b5563",
+    input_placeholder_color="#5f6673",
+    block_label_text_color="#374151",
+    block_info_text_color="#4b5563",
+    button_primary_background_fill="#1f5fa8",
+    button_primary_background_fill_hover="#174a85",
+    button_primary_text_color="#ffffff",
+    button_primary_border_color="#1f5fa8",
+    color_accent_soft="#e8f0fb",
+)
 
 CSS = """
 .uncac-title h1 { font-size: 1.4rem; margin: 0; }
@@ -36,6 +55,28 @@ CSS = """
 .src-text mark, .src-quote mark { background: #ffe58a; padding: 0 .1rem; border-radius: 2px; }
 .src-quote { margin: .4rem 0; font-size: .9rem; }
 .widget-title { font-size: 1rem; font-weight: 600; }
+.header-links { text-align: right; font-size: .95rem; }
+.header-links a { color: #1f5fa8; text-decoration: underline; }
+#filter-marker:not(:has(.filter-marker)) { display: none; }
+.filter-marker { font-size: .85rem; color: #1d2330; background: #e8f0fb; border-left: 3px solid #1f5fa8;
+                 padding: .25rem .5rem; border-radius: 4px; }
+.filter-marker .filter-empty { color: #8a1c1c; font-weight: 600; }
+#chatbot button.uncac-copied { outline: 2px solid #2e7d32; border-radius: 4px; }
+/* A phone: the question box first, then the chat, the sources right after it, then the tools and
+   examples. The chat column's children join the main row (display: contents) so they can be ordered. */
+@media (max-width: 640px) {
+  #header-row { flex-wrap: wrap; }
+  #header-row > * { min-width: 100% !important; flex-basis: 100% !important; }
+  .header-links { text-align: left; }
+  #main-row { flex-direction: column; flex-wrap: nowrap; }
+  #chat-column { display: contents; }
+  #ask-group { order: 1; }
+  #chatbot { order: 2; height: auto !important; max-height: 65vh; }
+  #sources-column { order: 3; min-width: 0 !important; }
+  #turn-tools { order: 4; flex-wrap: wrap; }
+  #examples { order: 5; }
+  .sources { max-height: none; }
+}
 """
 
 # Delegated on the sources panel's root element: survives every re-render of its content.
@@ -63,3 +104,60 @@ element.addEventListener('click', function (ev) {
   } else { fallback(); }
 });
 """
+
+# Gradio's own "copy message" button copies a message's HTML source. Caught first (capture phase, on
+# the document, before Gradio's handler), it copies what the delegate reads instead: the text with
+# its citations, "…建议。 [CAC/COSP/WG.4/2019/L.1/Add.1，第 5 段]". The labels are Gradio's own,
+# in every locale it ships.
+COPY_LABELS = ("Copy message", "Kopeeri sõnum", "Копировать сообщение")
+
+PAGE_JS = """
+() => {
+  const COPY = __COPY__;
+  function text(msg) {
+    const body = msg.querySelector('.answer, .q, .msg') || msg;
+    return body.innerText.replace(/\\n{3,}/g, '\\n\\n').trim();
+  }
+  function write(value, button) {
+    const done = () => { button.classList.add('uncac-copied'); setTimeout(() => button.classList.remove('uncac-copied'), 1500); };
+    const fallback = () => {
+      const ta = document.createElement('textarea');
+      ta.value = value; ta.setAttribute('readonly', ''); ta.style.position = 'fixed'; ta.style.opacity = '0';
+      document.body.appendChild(ta); ta.select();
+      try { document.execCommand('copy'); } catch (e) {}
+      document.body.removeChild(ta); done();
+    };
+    if (navigator.clipboard && window.isSecureContext) navigator.clipboard.writeText(value).then(done, fallback);
+    else fallback();
+  }
+  document.addEventListener('click', (ev) => {
+    const b = ev.target.closest && ev.target.closest('#chatbot button');
+    if (!b || COPY.indexOf(b.getAttribute('aria-label')) < 0) return;
+    let node = b, msg = null;
+    while (node && node.id !== 'chatbot' && !msg) {
+      msg = node.querySelector('[data-testid="bot"], [data-testid="user"]');
+      node = node.parentElement;
+    }
+    if (!msg) return;
+    ev.preventDefault(); ev.stopImmediatePropagation();
+    write(text(msg), b);
+  }, true);
+  // A new question scrolls to the top of the chat, so the answer is read from its start (not from
+  // its end, where autoscroll would leave it).
+  let asked = 0;
+  new MutationObserver(() => {
+    const users = document.querySelectorAll('#chatbot [data-testid="user"]');
+    if (users.length > asked) {
+      const el = users[users.length - 1];
+      let box = el.parentElement;
+      while (box && box.id !== 'chatbot') {
+        const y = getComputedStyle(box).overflowY;
+        if ((y === 'auto' || y === 'scroll') && box.scrollHeight > box.clientHeight) break;
+        box = box.parentElement;
+      }
+      if (box && box.id !== 'chatbot') box.scrollTop += el.getBoundingClientRect().top - box.getBoundingClientRect().top - 8;
+    }
+    asked = users.length;
+  }).observe(document.body, {childList: true, subtree: true});
+}
+""".replace("__COPY__", json.dumps(COPY_LABELS))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from rag.result import AnswerResult, AnswerSentence, Retrieved
 
 
@@ -16,5 +18,19 @@ def test_to_json_keys():
                      sentences=(AnswerSentence("a", ()),), notice="n")
     assert set(r.to_json()) == {"question", "answer", "refused", "citations", "retrieved", "timings_ms", "notice"}
     assert set(r.to_json(full=True)) == {"question", "answer", "refused", "citations", "retrieved", "timings_ms",
-                                         "sentences", "lang", "backend", "notice"}
+                                         "sentences", "lang", "backend", "notice", "notices"}
     assert "notice" not in AnswerResult("q", "a", True).to_json()
+
+
+def test_from_json_round_trip_and_strict_fields():
+    from rag.corpus.records import Citation
+
+    c = Citation("d", "CAC/X", 5, "a", "CAC/X, para. 5 (a)", "CAC/X，第 5 段 (a)", "引文。", "/source/d#p5-a")
+    r = AnswerResult("q", "引文。", False, (c,), (Retrieved("d", 5, 0.5),), {"total": 1.0},
+                     (AnswerSentence("引文。", (0,)),), "zh", "extractive", "n", (("zh", "甲"), ("en", "A")))
+    assert AnswerResult.from_json(r.to_json(full=True)) == r
+    bad = r.to_json(full=True) | {"citations": [{"doc_id": 3}]}
+    with pytest.raises(ValueError, match="citations.0.doc_id"):
+        AnswerResult.from_json(bad)
+    with pytest.raises(ValueError, match="sentences.0.citations"):
+        AnswerResult.from_json(r.to_json(full=True) | {"sentences": [{"text": "x", "citations": [7]}]})

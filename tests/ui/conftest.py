@@ -29,6 +29,7 @@ from rag.corpus.records import Citation, DocumentMeta, source_url
 from rag.errors import QueryError
 from rag.request import AskRequest, Filters, clean_history, clean_question
 from rag.result import REFUSAL, AnswerResult, AnswerSentence, Retrieved
+from rag.retrieval.scope import check_filters
 
 # English words the fake engine maps to the Chinese terms of the documents.
 _EN = {"whistleblower": "举报", "asset": "资产申报", "declaration": "资产申报", "hybrid": "混合", "online": "网络"}
@@ -54,8 +55,7 @@ class FakeEngine:
         q = clean_question(question, self.settings.answer.max_question_chars)
         if k is not None and (isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= 200):
             raise QueryError(f"k = {k!r} is not allowed; allowed: a whole number from 1 to 200")
-        if filters.doc_ids:
-            self.corpus.check_doc_ids(filters.doc_ids)
+        check_filters(filters, self.corpus)
         return AskRequest(q, filters, k, clean_history(history), id)
 
     def ask_batch(self, requests: list[AskRequest]) -> list[AnswerResult]:

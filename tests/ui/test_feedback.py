@@ -72,3 +72,34 @@ def test_export_thumbs_down_carries_feedback_for_the_reviewer(tmp_path):
     with pytest.raises(CorpusError, match="unknown field 'feedback'"):  # must be reviewed before use
         QAItem.from_json(item)
 
+
+
+def test_latest_vote_on_an_answer_replaces_the_first(tmp_path):
+    store = FeedbackStore(tmp_path / "f.sqlite3")
+    first = store.add(ANSWER, rating=1, comment="good", answer_id="a1")
+    again = store.add(ANSWER, rating=-1, answer_id="a1")  # changed their mind: same row, comment kept
+    other = store.add(ANSWER, rating=1, answer_id="a2")  # the same question answered again is another answer
+    assert first == again != other
+    rows = store.rows()
+    assert [(r.id, r.rating, r.comment) for r in rows] == [(first, -1, "good"), (other, 1, "")]
+    items = store.export_items()
+    assert len(items) == 2 and items[0]["feedback"]["rating"] == -1  # one label per answer
+    with pytest.raises(FeedbackError, match="answer id"):
+        store.add(ANSWER, rating=1, answer_id="x" * 65)
+
+
+def test_a_file_from_before_answer_ids_is_migrated_and_keeps_its_rows(tmp_path):
+    path = tmp_path / "old.sqlite3"
+    with sqlite3.connect(path) as conn:
+        conn.executescript(
+            "CREATE TABLE feedback (id INTEGER PRIMARY KEY AUTOINCREMENT, created_at TEXT NOT NULL, rating INTEGER"
+            " NOT NULL, comment TEXT NOT NULL DEFAULT '', question TEXT NOT NULL, answer TEXT NOT NULL, refused"
+            " INTEGER NOT NULL, lang TEXT NOT NULL, ui_lang TEXT NOT NULL DEFAULT '', citations TEXT NOT NULL,"
+            " result TEXT NOT NULL, context TEXT NOT NULL DEFAULT '{}', config TEXT NOT NULL);"
+            "INSERT INTO feedback (created_at, rating, question, answer, refused, lang, citations, result, config)"
+            " VALUES ('2026-01-01T00:00:00+00:00', 1, 'q', 'a', 0, 'zh', '[]', '{}', '{}');"
+        )
+    store = FeedbackStore(path)
+    store.add(ANSWER, rating=-1, answer_id="n1")
+    store.add(ANSWER, rating=1, answer_id="n1")
+    assert [(r.question, r.rating) for r in store.rows()] == [("q", 1), (ANSWER.question, 1)]

@@ -241,6 +241,7 @@ def test_feedback_comments_have_a_size_limit(tmp_path):
 
 
 def test_one_client_cannot_flood_the_feedback_store(fake_engine, tmp_path):
+    from dataclasses import replace
     from types import SimpleNamespace
 
     from ui.chat import build_chat
@@ -253,9 +254,9 @@ def test_one_client_cannot_flood_the_feedback_store(fake_engine, tmp_path):
     like = SimpleNamespace(index=1, value="", liked=True)
     flooder, other = SimpleNamespace(client=SimpleNamespace(host="10.0.0.1")), SimpleNamespace(client=SimpleNamespace(host="10.0.0.2"))
     limit = assistant.settings.server.feedback_per_minute
-    for _ in range(limit + 15):
-        fns["on_like"](like, turns, "zh", "", request=flooder)
-    fns["on_like"](like, turns, "zh", "", request=other)
+    for i in range(limit + 15):  # each a different answer: votes on one answer replace each other anyway
+        fns["on_like"](like, [replace(turns[0], answer_id=f"a{i}")], "zh", "", request=flooder)
+    fns["on_like"](like, [replace(turns[0], answer_id="other")], "zh", "", request=other)
     assert len(store.rows()) == limit + 1
     assistant.close()
 

@@ -27,10 +27,11 @@ def result_for(corpus, *cites, sentences=None, **kw):
 
 def test_citation_link_label_in_interface_language_and_viewer_anchor():
     zh, en = citation_link(cite(5), "zh"), citation_link(cite(5), "en")
-    assert 'href="/source/wg4-2019-l1-add1#p5"' in zh and "，第 5 段" in zh
-    assert "para. 5" in en and 'target="_blank"' in en
+    # the viewer opens in the reader's language (the widget's English links stayed Chinese before)
+    assert 'href="/source/wg4-2019-l1-add1?lang=zh#p5"' in zh and "，第 5 段" in zh
+    assert 'href="/source/wg4-2019-l1-add1?lang=en#p5"' in en and "para. 5" in en and 'target="_blank"' in en
     sub = citation_link(cite(54, "j", doc="cosp4-prevention-background-2011"), "en")
-    assert 'href="/source/cosp4-prevention-background-2011#p54-j"' in sub and "para. 54 (j)" in sub
+    assert 'href="/source/cosp4-prevention-background-2011?lang=en#p54-j"' in sub and "para. 54 (j)" in sub
 
 
 def test_link_is_rebuilt_from_parts_not_trusted():

@@ -35,10 +35,13 @@ def build_chat(assistant: Assistant, *, compact: bool = False) -> gr.Blocks:
     """The Blocks of the chat page (or, ``compact``, of the widget), its handlers bound to ``assistant``."""
     lang0 = assistant.settings.ui.language
     with gr.Blocks(title=t("widget_title" if compact else "title", lang0), fill_height=compact) as demo:
-        layout = lay_out(assistant, compact=compact)
+        layout = lay_out(assistant, compact=compact, storage_key="uncac-qa-widget" if compact else "uncac-qa-chat")
         handlers = ChatHandlers(assistant, compact=compact)
         handlers.wire(layout)
-        LanguageSwitch(assistant, layout).wire(layout, demo)
+        loaded = LanguageSwitch(assistant, layout).wire(layout, demo, handlers.save)
+        if not compact:  # a restored conversation can be exported again
+            loaded.then(handlers.exports, [layout.turns, layout.lang], list(layout.exports),
+                        api_visibility="private", show_progress="hidden")
         if not compact:
             gr.api(handlers.ask, api_name="ask")
     return demo

@@ -19,8 +19,10 @@ Example::
 from __future__ import annotations
 
 import logging
+import tempfile
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import gradio as gr
@@ -29,11 +31,12 @@ from pydantic import ValidationError
 from rag.errors import BusyError, QueryError, UncacQAError
 from rag.request import Filters
 from ui.api import AskBody, validation_message
-from ui.chat.layout import EXAMPLES, ChatLayout
-from ui.chat.turns import Turn, context_of, filters_of, history_of, messages
+from ui.chat.layout import EXAMPLES, EXPORT_LABELS, ChatLayout
+from ui.chat.turns import Turn, context_of, filters_of, history_of, last_result, messages, new_answer_id, saved
+from ui.export import FORMATS, export_answer
 from ui.feedback import FeedbackError
 from ui.i18n import t
-from ui.render import answer_steps, render_sources, snippet
+from ui.render import answer_steps, describe_filters, render_filter_marker, render_sources, snippet
 from ui.service import Assistant
 
 log = logging.getLogger(__name__)
@@ -66,7 +69,15 @@ class ChatHandlers:
         try:
             request = self.assistant.request(question, filters=filters, history=past)
         except QueryError as e:
-            if e.key != "bad_input":  # a rule the question breaks (empty, too long...): said at once, nothing asked
+            if e.key == "empty":  # nothing to show as a question: a notice beside the box, no bubble
+                gr.Warning(t("empty", lang_now))
+                yield self._emit(skip(), skip(), skip(), skip())
+                return
+            if e.key == "no_match":  # each filter exists, not together: said at once, nothing searched
+                history.append(Turn(question.strip(), error=("no_match", {"filters": describe_filters(filters, lang_now, corpus)})))
+                yield self._emit(messages(history, lang_now, corpus), skip(), history, skip())
+                return
+            if e.key != "bad_input":  # a rule the question breaks (too long...): said at once, nothing asked
                 shown = question if isinstance(question, str) else ""
                 if len(shown) > SHOWN_QUESTION_CHARS:
                     shown = snippet(shown, SHOWN_QUESTION_CHARS)
@@ -99,13 +110,50 @@ class ChatHandlers:
         for i in range(1, answer_steps(result)):
             yield self._emit(messages(history, lang_now, corpus, pending=q, partial=(result, i)), skip(), history, skip())
             time.sleep(STREAM_DELAY_S)
-        history.append(Turn(q, result, context=context))
+        history.append(Turn(q, result, context=context, answer_id=new_answer_id()))
         yield self._emit(messages(history, lang_now, corpus), render_sources(result, corpus, lang_now), history, skip())
 
     def clear(self, lang_now: str) -> tuple[Any, ...]:
-        """A new conversation: empty chat, turns, rating and box (and the sources panel's start text)."""
-        cleared = ([], [], None, "")
-        return cleared if self.compact else (*cleared, render_sources(None, self.corpus, lang_now))
+        """A new conversation: empty chat, turns and rating (and the sources panel's start text, no export).
+
+        The question box is left alone: a delegate may already be typing the next question when the
+        reset lands.
+        """
+        cleared = ([], [], None)
+        if self.compact:
+            return cleared
+        return (*cleared, render_sources(None, self.corpus, lang_now), *self.exports([], lang_now))
+
+    # --- keeping the conversation in the browser, exporting an answer, the filter marker -------------
+
+    @staticmethod
+    def save(history: list[Turn], lang_now: str) -> dict[str, Any]:
+        """What the browser keeps (``gr.BrowserState``): the interface language and the conversation."""
+        return {"lang": lang_now, "turns": saved(history or [])}
+
+    def exports(self, history: list[Turn], lang_now: str) -> tuple[Any, ...]:
+        """The three download buttons for the newest answer (txt, md, docx), disabled before the first.
+
+        The files are written when the answer arrives (a few ms), so one click downloads: a button that
+        first had to produce its file would need a second click.
+        """
+        result = last_result(history or [])
+        out = []
+        for fmt in FORMATS:
+            label = t(EXPORT_LABELS[fmt], lang_now)
+            if result is None:
+                out.append(gr.DownloadButton(label, value=None, interactive=False))
+                continue
+            exported = export_answer(result, fmt, lang_now, self.corpus)
+            folder = Path(tempfile.mkdtemp(prefix="uncac-export-"))
+            path = folder / exported.filename
+            path.write_bytes(exported.data)
+            out.append(gr.DownloadButton(label, value=str(path), interactive=True))
+        return tuple(out)
+
+    def marker(self, docs: Any, bodies: Any, years: Any, lang_now: str) -> str:
+        """The "filtered: …" line under the question box; empty when no filter is set."""
+        return render_filter_marker(filters_of(docs, bodies, years), lang_now, self.corpus)
 
     # --- feedback ------------------------------------------------------------------------------------
 
@@ -133,7 +181,7 @@ class ChatHandlers:
         try:
             fid = self.assistant.store.add(
                 turn.result, rating=rating, comment=text or "", config=self.assistant.config(),
-                context=turn.context, ui_lang=lang_now,
+                context=turn.context, ui_lang=lang_now, answer_id=turn.answer_id,
             )
         except FeedbackError as e:
             gr.Warning(t("feedback_rejected", lang_now, msg=str(e)))
@@ -194,18 +242,27 @@ class ChatHandlers:
         """Attach the handlers to the page's events (inside its ``gr.Blocks``), all private to the page;
         the one API, :meth:`ask`, is published by ``build_chat``."""
         quiet = {"api_visibility": "private", "show_progress": "hidden"}  # the chat shows its own progress
-        for trigger in (ui.box.submit, ui.send.click):
-            trigger(self.respond, ui.ask_inputs, ui.ask_outputs, concurrency_limit=CONCURRENCY_LIMIT, **quiet)
+        after_answer = [(self.save, [ui.turns, ui.lang], [ui.saved])]
+        if not self.compact:
+            after_answer.append((self.exports, [ui.turns, ui.lang], list(ui.exports)))
 
-        clear_outputs = [ui.chatbot, ui.turns, ui.last_feedback, ui.box] + ([] if self.compact else [ui.sources])
-        ui.new.click(self.clear, [ui.lang], clear_outputs, **quiet)
-        ui.chatbot.clear(self.clear, [ui.lang], clear_outputs, **quiet)  # the chat's own 🗑 button
+        def then_all(event: Any) -> None:
+            for fn, inputs, outputs in after_answer:
+                event.then(fn, inputs, outputs, **quiet)
+
+        for trigger in (ui.box.submit, ui.send.click):
+            then_all(trigger(self.respond, ui.ask_inputs, ui.ask_outputs, concurrency_limit=CONCURRENCY_LIMIT, **quiet))
+        example = ui.examples.click(lambda i: EXAMPLES[i], [ui.examples], [ui.box], **quiet)
+        then_all(example.then(self.respond, ui.ask_inputs, ui.ask_outputs, **quiet))
+
+        clear_outputs = [ui.chatbot, ui.turns, ui.last_feedback] + ([] if self.compact else [ui.sources, *ui.exports])
+        for trigger in (ui.new.click, ui.chatbot.clear):  # the button, and the chat's own 🗑
+            trigger(self.clear, [ui.lang], clear_outputs, **quiet).then(self.save, [ui.turns, ui.lang], [ui.saved], **quiet)
 
         if self.compact:
             ui.chatbot.like(self.on_like_compact, [ui.turns, ui.lang], [ui.last_feedback], **quiet)
             return
-        ui.examples.click(lambda i: EXAMPLES[i], [ui.examples], [ui.box], **quiet).then(
-            self.respond, ui.ask_inputs, ui.ask_outputs, **quiet
-        )
         ui.chatbot.like(self.on_like, [ui.turns, ui.lang, ui.comment], [ui.last_feedback, ui.comment], **quiet)
         ui.send_comment.click(self.on_comment, [ui.last_feedback, ui.comment, ui.lang], [ui.comment], **quiet)
+        for dropdown in ui.filters:
+            dropdown.change(self.marker, [*ui.filters, ui.lang], [ui.filter_marker], **quiet)
