@@ -11,7 +11,7 @@ export TRANSFORMERS_OFFLINE := 1
 export GRADIO_ANALYTICS_ENABLED := False
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: run test install index bench eval chromium clean
+.PHONY: run test install index bench eval chromium clean screenshots
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -48,6 +48,10 @@ eval: index
 	$(BIN)/uncac-qa eval --dataset eval/data/qa.jsonl --out eval/reports/current --compare eval/configs/peer.yaml
 	$(BIN)/uncac-qa eval --dataset eval/data/heldout.jsonl --out eval/reports/heldout --compare eval/configs/peer.yaml
 	$(BIN)/uncac-qa eval --dataset eval/data/test.jsonl --out eval/reports/test --compare eval/configs/peer.yaml
+
+# The README's screenshots (docs/screenshots/): the real app in Chromium at 1280x800 and 390x844.
+screenshots: index chromium
+	$(BIN)/python docs/screenshots.py
 
 clean:
 	rm -rf data .pytest_cache

@@ -40,6 +40,11 @@ from rag.text import script_of
 
 NO_SUPPORT = {"zh": "最接近的段落中没有能回答该问题的句子。", "en": "No sentence of the nearest paragraphs answers the question."}
 LLM_UNSUPPORTED = "the LLM answer had no sentence the sources support; the extractive answer is shown instead"
+# What a reader is told instead of the technical notice above and an LLMError's message.
+LLM_FALLBACK = {
+    "zh": "生成式回答不可用，以下回答直接摘录自文件。",
+    "en": "The generated answer is not available; the answer below is quoted from the documents.",
+}
 
 
 @dataclass
@@ -160,6 +165,7 @@ class AnswerChain:
             s.draft = self.answerer.answer(inp)
         except LLMError as e:
             s.notice = f"{e}; the extractive answer is shown instead"
+            s.notices = tuple(LLM_FALLBACK.items())
             s.draft = self.fallback.answer(inp)
         return s
 
@@ -171,7 +177,8 @@ class AnswerChain:
         draft = s.draft
         s.sentences, s.citations = self.guard.check(draft, s.sources)
         if draft.backend != self.fallback.name and not self._supported(s) and not draft.refused:
-            s.notice = s.notice or LLM_UNSUPPORTED
+            if s.notice is None:
+                s.notice, s.notices = LLM_UNSUPPORTED, tuple(LLM_FALLBACK.items())
             draft = s.draft = self.fallback.answer(self._input(s))
             s.sentences, s.citations = self.guard.check(draft, s.sources)
         s.backend = draft.backend

@@ -120,3 +120,14 @@ def test_framing_text_before_the_first_sentence_is_kept(corpus):
     assert '<p class="lead">The documents state (quoted in Chinese):</p>' in html
     plain = AnswerResult("q", "工作组建议。（label）", False, (cite(5),), sentences=(s,))
     assert 'class="lead"' not in render_answer(plain, "zh", corpus)
+
+
+def test_a_refusal_says_its_reason_in_the_interface_language_without_internal_words(corpus):
+    r = AnswerResult("第9/6号决议说了什么？", "未在文件中找到答案。", True, retrieved=(Retrieved(DOC, 5, 0.6),),
+                     lang="zh", notice="文件中没有提到第 9/6 号决议。",
+                     notices=(("zh", "文件中没有提到第 9/6 号决议。"), ("en", "The documents never mention resolution 9/6.")))
+    zh, en = render_answer(r, "zh", corpus), render_answer(r, "en", corpus)
+    assert "文件中没有提到第 9/6 号决议。" in zh and "The documents never mention resolution 9/6." in en
+    for html in (zh, en):
+        assert "refused" not in html.replace('class="answer refused"', "").replace('data-refused="true"', "")
+        assert "提示" not in html and "Note:" not in html  # the reason is the message, not a labelled note
