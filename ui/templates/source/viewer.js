@@ -12,6 +12,13 @@
     });
     el.scrollIntoView({block: "center"});
   }
+  // The language link comes from the server with ?lang= and the ?hl= quotes; the #p… fragment never
+  // reaches the server, so it is added here, and again whenever the reader jumps to another paragraph.
+  function langLink() {
+    document.querySelectorAll("a.lang").forEach(function (a) {
+      a.setAttribute("href", a.getAttribute("href").split("#")[0] + location.hash);
+    });
+  }
   // ?hl=<quote>&hl=<quote>: every sentence the answer quoted from this paragraph gets a <mark>. The
   // quotes are matched as text and wrapped with DOM nodes, never parsed as HTML.
   function quotes() {
@@ -38,8 +45,9 @@
     });
   }
   function marks() { try { quotes(); } catch (e) { /* a quote that spans elements stays unmarked */ } }
-  window.addEventListener("hashchange", show);
+  function onHash() { show(); langLink(); }
+  window.addEventListener("hashchange", onHash);
   window.addEventListener("load", show);  // again after the browser's own jump to the fragment
-  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", show); else show();
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", onHash); else onHash();
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", marks); else marks();
 })();
