@@ -11,7 +11,7 @@ export TRANSFORMERS_OFFLINE := 1
 export GRADIO_ANALYTICS_ENABLED := False
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: run test install index bench eval chromium clean screenshots
+.PHONY: run test install index bench eval chromium poppler clean screenshots
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -24,7 +24,7 @@ install: $(STAMP)
 index: $(STAMP)
 	$(BIN)/uncac-qa ingest --if-missing
 
-run: index
+run: index poppler
 	$(BIN)/uncac-qa serve
 
 # Debian's chromium for the Playwright browser test (never `playwright install`: it downloads), and a
@@ -35,7 +35,14 @@ chromium:
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium chromium-driver fonts-wqy-microhei >/dev/null; }
 
-test: $(STAMP) chromium
+# poppler's pdftotext (Debian poppler-utils): one of the PDF readers compared for delegates' PDFs.
+poppler:
+	@command -v pdftotext >/dev/null || { \
+	  echo "installing poppler-utils (Debian package) for reading PDFs"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq poppler-utils >/dev/null; }
+
+test: $(STAMP) chromium poppler
 	$(BIN)/python -m pytest -q
 
 bench: index
