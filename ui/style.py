@@ -133,10 +133,10 @@ PAGE_JS = """
   document.addEventListener('click', (ev) => {
     const b = ev.target.closest && ev.target.closest('#chatbot button');
     if (!b || COPY.indexOf(b.getAttribute('aria-label')) < 0) return;
-    let node = b, msg = null;
-    while (node && node.id !== 'chatbot' && !msg) {
-      msg = node.querySelector('[data-testid="bot"], [data-testid="user"]');
-      node = node.parentElement;
+    // The buttons follow their message: the message is the last one before the button.
+    let msg = null;
+    for (const m of document.querySelectorAll('#chatbot [data-testid="bot"], #chatbot [data-testid="user"]')) {
+      if (m.compareDocumentPosition(b) & Node.DOCUMENT_POSITION_FOLLOWING) msg = m;
     }
     if (!msg) return;
     ev.preventDefault(); ev.stopImmediatePropagation();
