@@ -142,22 +142,26 @@ PAGE_JS = """
     ev.preventDefault(); ev.stopImmediatePropagation();
     write(text(msg), b);
   }, true);
-  // A new question scrolls to the top of the chat, so the answer is read from its start (not from
-  // its end, where autoscroll would leave it).
-  let asked = 0;
+  // A new question is kept at the top of the chat while its answer streams in, so the answer is read
+  // from its start (autoscroll would leave it at its end), until the delegate scrolls themselves.
+  let asked = 0, follow = false;
+  function scroller(el) {
+    for (let box = el.parentElement; box && box.id !== 'chatbot'; box = box.parentElement) {
+      const y = getComputedStyle(box).overflowY;
+      if (y === 'auto' || y === 'scroll') return box;
+    }
+    return null;
+  }
+  ['wheel', 'touchmove', 'keydown'].forEach((type) => document.addEventListener(type, (ev) => {
+    if (ev.target.closest && ev.target.closest('#chatbot')) follow = false;
+  }, {passive: true}));
   new MutationObserver(() => {
     const users = document.querySelectorAll('#chatbot [data-testid="user"]');
-    if (users.length > asked) {
-      const el = users[users.length - 1];
-      let box = el.parentElement;
-      while (box && box.id !== 'chatbot') {
-        const y = getComputedStyle(box).overflowY;
-        if ((y === 'auto' || y === 'scroll') && box.scrollHeight > box.clientHeight) break;
-        box = box.parentElement;
-      }
-      if (box && box.id !== 'chatbot') box.scrollTop += el.getBoundingClientRect().top - box.getBoundingClientRect().top - 8;
-    }
+    if (users.length !== asked) follow = users.length > asked;
     asked = users.length;
-  }).observe(document.body, {childList: true, subtree: true});
+    const last = users[users.length - 1];  // re-rendered as the answer streams: looked up each time
+    const box = follow && last && scroller(last);
+    if (box) box.scrollTop += last.getBoundingClientRect().top - box.getBoundingClientRect().top - 8;
+}).observe(document.body, {childList: true, subtree: true});
 }
 """.replace("__COPY__", json.dumps(COPY_LABELS))
