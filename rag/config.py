@@ -40,8 +40,34 @@ class CorpusSettings(_Closed):
     )
     extra_paths: list[Path] = Field(
         default_factory=list,
-        description="User documents (.txt/.md files or folders of them) indexed beside the manifest's; "
+        description="User documents (.txt/.md/.pdf/.docx files or folders of them) indexed beside the manifest's; "
         "their symbol is detected from the header.",
+    )
+    max_file_mb: float = Field(
+        50.0, gt=0, description="A user document larger than this (MB, any format) is refused before it is read.",
+    )
+    pdf_reader: Literal["pdftotext", "pypdf", "pdfplumber"] = Field(
+        "pdftotext",
+        description="What extracts a PDF's text layer (rag/corpus/readers/pdf.py; measured by python -m "
+        "eval.bench_readers: all three reproduce every test paragraph): 'pdftotext' (poppler-utils, a separate "
+        "process with a timeout, ~8x faster than pypdf; pypdf is used, with a warning, where it is not installed), "
+        "'pypdf' (pure Python, in-process), 'pdfplumber' (pdfminer.six, slowest).",
+    )
+    pdf_max_pages: int = Field(
+        150, ge=1, description="A PDF with more pages is refused (split it); UN reports run to some 60 pages.",
+    )
+    pdf_max_stream_mb: float = Field(
+        20.0, gt=0,
+        description="A PDF page whose decompressed content streams exceed this (MB) is refused as a decompression "
+        "bomb; real pages hold well under 1 MB of drawing operators.",
+    )
+    pdf_timeout_s: float = Field(
+        60.0, gt=0, description="Seconds the pdftotext process may take over one PDF before it is stopped.",
+    )
+    docx_max_unzipped_mb: float = Field(
+        100.0, gt=0,
+        description="A .docx whose parts add up to more than this uncompressed (MB, from the zip directory) is "
+        "refused as a zip bomb before any part is parsed; Word's own styles take about 1 MB.",
     )
 
 

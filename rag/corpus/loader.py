@@ -1,14 +1,18 @@
-"""Load the whole corpus: the manifest's documents plus a user's own .txt/.md UN documents.
+"""Load the whole corpus: the manifest's documents plus a user's own UN documents (.txt/.md/.pdf/.docx).
 
 ``Corpus`` is the in-memory view every other layer uses: paragraphs in document order, lookups by
 (doc_id, para), and the documents' metadata for filters and the source viewer.
 
 User documents come from ``corpus.extra_paths`` and from ``uncac-qa ingest --add`` (kept in the index
-manifest): files, or folders searched recursively. In a folder, a file of another kind (PDF, DOCX...)
-is skipped with one warning line naming it; hidden files and folders (``.git``, ``.DS_Store``) are not
-documents and are skipped without a word. A path that is gone, or a user document that is a copy of
-one already loaded (the same UN symbol in the same language, or the same numbered paragraphs), is a
-CorpusError: serving it would cite the same paragraph twice or silently drop indexed documents.
+manifest): files, or folders searched recursively. Each file is read by :mod:`rag.corpus.readers`
+(text, PDF with a text layer, Word .docx; chosen by content, not only by name) and parsed like a
+manifest document. A file given by name that cannot be read or has no numbered paragraph is a
+CorpusError. In a folder, a file of another kind (.doc, .xlsx, images...) and a document that cannot
+be read (a scan, a locked PDF, a broken file) are skipped with one warning line naming each; hidden
+files and folders (``.git``, ``.DS_Store``) are not documents and are skipped without a word. A path
+that is gone, or a user document that is a copy of one already loaded (the same UN symbol in the same
+language, or the same numbered paragraphs), is a CorpusError: serving it would cite the same
+paragraph twice or silently drop indexed documents.
 """
 
 from __future__ import annotations
@@ -20,9 +24,10 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from rag.config import Settings
+from rag.config import CorpusSettings, Settings
 from rag.corpus.manifest import load_manifest
 from rag.corpus.parser import ParsedDocument, parse_document
+from rag.corpus.readers import SUFFIXES, reader_for
 from rag.corpus.records import DocumentMeta, Paragraph, content_hash
 from rag.corpus.symbols import detect_symbol
 from rag.errors import CorpusError, QueryError, one_of
@@ -30,7 +35,7 @@ from rag.fsutil import decode_problem
 
 log = logging.getLogger(__name__)
 
-USER_SUFFIXES = (".txt", ".md", ".markdown")
+USER_SUFFIXES = SUFFIXES  # .txt .md .markdown .pdf .docx
 
 
 @dataclass
@@ -120,33 +125,34 @@ def _strip_md(line: str) -> str:
     return line.lstrip("# ").strip()
 
 
-def load_user_document(path: str | Path) -> ParsedDocument:
-    """Parse one user file (.txt or .md). CorpusError if it is not text or yields no numbered paragraph."""
+def load_user_document(path: str | Path, settings: CorpusSettings | None = None) -> ParsedDocument:
+    """Read one user file (text, PDF or Word; see :func:`rag.corpus.readers.reader_for`) and parse it.
+    CorpusError naming the file if it cannot be read or yields no numbered paragraph.
+
+    ``settings`` carries the readers' limits (file size, PDF pages, unzipped Word size) and the PDF
+    backend; the defaults when None."""
     path = Path(path)
-    if path.suffix.lower() not in USER_SUFFIXES:
-        raise CorpusError(f"cannot read {str(path)!r}: suffix {path.suffix!r} is not one of {list(USER_SUFFIXES)}")
-    if not path.is_file():
-        raise CorpusError(f"document file not found: {str(path)!r}")
-    text = read_text(path)
+    text = reader_for(path, settings).read(path).text
     return parse_document(text, user_document_meta(path, text))
 
 
-def _user_files(paths: Iterable[Path]) -> list[Path]:
-    """The files to read: each file as given, each folder's documents (recursively, sorted); every other
-    file in a folder is named in a warning, hidden ones excepted."""
-    out: list[Path] = []
+def _user_files(paths: Iterable[Path]) -> list[tuple[Path, Path | None]]:
+    """The files to read, each with the added folder it was found in (None for a file given by name):
+    each file as given, each folder's documents (recursively, sorted); every other file in a folder is
+    named in a warning, hidden ones excepted."""
+    out: list[tuple[Path, Path | None]] = []
     for p in paths:
         if not p.is_dir():
-            out.append(p)
+            out.append((p, None))
             continue
         for f in sorted(p.rglob("*")):
             if any(part.startswith(".") for part in f.relative_to(p).parts) or not f.is_file():
                 continue
             if f.suffix.lower() in USER_SUFFIXES:
-                out.append(f)
+                out.append((f, p))
             else:
-                log.warning("skipped %r in the added folder %r: only %s documents are read (save it as text to add it)",
-                            str(f), str(p), "/".join(USER_SUFFIXES))
+                log.warning("skipped %r in the added folder %r: only %s documents are read (save it in one of "
+                            "those formats to add it)", str(f), str(p), "/".join(USER_SUFFIXES))
     return out
 
 
@@ -227,8 +233,16 @@ def load_corpus(settings: Settings, extra: Iterable[str | Path] = ()) -> Corpus:
     twins = _Twins()
     for d in docs:
         twins.add(d)
-    for f in files:
-        d = load_user_document(f)
+    for f, folder in files:
+        try:
+            d = load_user_document(f, settings.corpus)
+        except CorpusError as e:
+            if folder is None:
+                raise
+            # One unreadable file (a scan, a locked PDF) must not keep the folder's other documents
+            # out; it is named on every load, so it is never skipped in silence.
+            log.warning("skipped %r in the added folder %r: %s", str(f), str(folder), e)
+            continue
         twins.check(f, d)
         if d.doc_id in seen:
             raise CorpusError(f"{str(f)!r} would be document {d.doc_id!r}, which is already in the corpus")

@@ -49,8 +49,12 @@ def test_rejections_name_the_file(tmp_path):
         load_user_document(f)
     pdf = tmp_path / "scan.pdf"
     pdf.write_bytes(b"%PDF-1.4")
-    with pytest.raises(CorpusError, match=r"suffix '.pdf' is not one of"):
+    with pytest.raises(CorpusError, match=r"scan.pdf' is not a readable PDF .*accepted: .*\.pdf"):
         load_user_document(pdf)
+    csv = tmp_path / "table.csv"
+    csv.write_text("1. a,b\n", encoding="utf-8")
+    with pytest.raises(CorpusError, match=r"suffix '.csv' is not one of"):
+        load_user_document(csv)
     bad = tmp_path / "latin1.txt"
     bad.write_bytes("1. caf\xe9".encode("latin-1"))
     with pytest.raises(CorpusError, match="is not UTF-8"):
