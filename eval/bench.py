@@ -12,6 +12,8 @@ Loads the engine once and prints one table:
   per question;
 - ``uncac-qa ask --jsonl`` as a real process over those questions, end to end (start-up and model
   load included), total and per question;
+- readers: ingest throughput of the PDF and Word readers on the generated test documents (reader +
+  parser, pages/s and paragraphs/s; :func:`eval.bench_readers.bench_readers`);
 - load: the scenarios of :mod:`eval.bench_load` against ``uncac-qa serve`` started as its own
   process (50 users back to back for 60 s, 100 for 30 s, 50 paced every 5 s for 60 s), printed beside
   the hardening issue's targets as PASS/MISS; like everything here they are not asserted (a shared CI
@@ -137,6 +139,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--skip-build", action="store_true", help="skip the index rebuild (the slowest part)")
     p.add_argument("--skip-cli", action="store_true", help="skip the `ask --jsonl` subprocess")
     p.add_argument("--skip-load", action="store_true", help="skip the load scenarios against `uncac-qa serve`")
+    p.add_argument("--skip-readers", action="store_true", help="skip the PDF/Word reader throughput table")
     p.add_argument("--load-only", action="store_true", help="only the load scenarios (no engine in this process)")
     p.add_argument("--load-seconds", type=float, default=float(os.environ.get("BENCH_LOAD_SECONDS") or 0) or None,
                    help="duration of every load scenario (default: 60/30/60 s; env BENCH_LOAD_SECONDS)")
@@ -179,6 +182,11 @@ def main(argv: list[str] | None = None) -> int:
         rows.append(["ask --jsonl process", str(len(questions)), f"{wall / len(questions):.1f}", "–", "–",
                      f"end to end {wall / 1000:.1f} s incl. start-up + load; {answered} answered"])
     print(render_text(rows))
+    if not args.skip_readers:
+        from eval.bench_readers import bench_readers
+
+        print()
+        print(render_text(bench_readers(settings.corpus)))
     if not args.skip_load:
         print()
         return print_load(cli_args, url=args.load_url, seconds=args.load_seconds, json_path=args.load_json)

@@ -11,7 +11,8 @@ Word keeps two things outside the paragraph text that a UN citation needs:
   in order; a custom mark such as "*" is the run after it) and the footnote's text follows the
   paragraph as a "¹ text" line, which the parser attaches to the citing paragraph.
 
-Text in tables and text boxes is read too; deleted tracked changes and field codes are not. Before
+The first page's header comes first (a UN document's symbol is there). Text in tables and text boxes
+is read too; deleted tracked changes and field codes are not. Before
 python-docx parses anything, the zip directory is checked: a document whose parts add up to more
 than ``corpus.docx_max_unzipped_mb`` uncompressed is refused as a zip bomb (zipfile never inflates a
 part beyond its declared size, so the directory cannot lie about it). python-docx parses XML with
@@ -173,7 +174,7 @@ class DocxReader(DocumentReader):
         numbering = Numbering.from_xml(numbering_root)
         styles = _style_numbering(part)
         notes = _footnotes(part, RT.FOOTNOTES)
-        lines: list[str] = []
+        lines: list[str] = _header_lines(document)
         note_no = 0
         for p in document.element.body.iter(f"{W}p"):
             if _inside_other_paragraph(p):
@@ -214,6 +215,24 @@ class DocxReader(DocumentReader):
                 f"{str(path)!r} would unpack to {total / 1_000_000:,.0f} MB in {len(infos)} parts, over the "
                 f"{limit:g} MB limit (corpus.docx_max_unzipped_mb); refused as a zip bomb"
             )
+
+
+def _header_lines(document) -> list[str]:
+    """The first page's header text: where a UN Word document prints its symbol (the parser drops the
+    symbol line as page furniture; the loader finds the document's symbol in it)."""
+    if not document.sections:
+        return []
+    s = document.sections[0]
+    headers = ([s.first_page_header] if s.different_first_page_header_footer else []) + [s.header]
+    out: list[str] = []
+    for h in headers:
+        if h.is_linked_to_previous:
+            continue  # the first section has no header of this kind
+        for p in h._element.iter(f"{W}p"):
+            t = _paragraph_text(p)[0].strip()
+            if t and t not in out:
+                out.append(t)
+    return out
 
 
 def _inside_other_paragraph(p) -> bool:

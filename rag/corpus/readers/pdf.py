@@ -51,7 +51,7 @@ log = logging.getLogger(__name__)
 BACKENDS = ("pdftotext", "pypdf", "pdfplumber")
 _SUPERSCRIPT = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
 _MARK_START = re.compile(r"^(?:[⁰¹²³⁴⁵⁶⁷⁸⁹]+|\*{1,3})(?!\d)")
-_MIN_TEXT_CHARS = 20  # fewer visible characters in the whole file: no text layer (a scan)
+_MIN_TEXT_CHARS = 1  # not one visible character in the whole file: no text layer (a scan)
 
 
 @dataclass(frozen=True)
@@ -126,13 +126,11 @@ def layout_text(pages: Iterable[list[Piece]]) -> str:
     """The parser's input from each page's pieces: one line per text line, each footnote joined into
     one "¹ text" line, pages one after the other.
 
-    >>> body = [Piece("1. 工作组讨论了资产申报。", 72, 100, 10, 190), Piece("1", 190, 96, 6, 193)]
-    >>> foot = [Piece("1", 72, 700, 5, 75), Piece(" 见 CAC/COSP/WG.4/2023/2", 75, 704, 8, 300),
-    ...         Piece("号文件。", 82, 714, 8, 120), Piece("2", 290, 760, 9, 295)]
-    >>> print(layout_text([body + foot]))
-    1. 工作组讨论了资产申报。¹
-    ¹ 见 CAC/COSP/WG.4/2023/2号文件。
-    2
+    >>> body = [Piece("1. 工作组讨论了资产申报制度和利益冲突规章。", 72, 100, 10, 300), Piece("1", 300, 96, 6, 303)]
+    >>> foot = [Piece("1", 72, 700, 5, 75), Piece(" 见 A/RES/58/4", 75, 704, 8, 200),
+    ...         Piece("号决议。", 82, 714, 8, 120), Piece("2", 290, 760, 9, 295)]
+    >>> layout_text([body + foot]).splitlines()
+    ['1. 工作组讨论了资产申报制度和利益冲突规章。¹', '¹ 见 A/RES/58/4号决议。', '2']
     """
     pages = [_lines(p) for p in pages]
     sizes: Counter[float] = Counter()
@@ -252,6 +250,11 @@ class PdfReader(DocumentReader):
         backend = self.backend
         if backend == "pdftotext" and shutil.which("pdftotext") is None:
             _warn_no_pdftotext()
+            backend = "pypdf"
+        elif backend == "pdftotext" and reader.is_encrypted:
+            # Opened with the empty password but with permission flags: poppler withholds the text of a
+            # PDF that forbids copying, pypdf reads it (the flags are advice to viewers, not encryption
+            # of the text from its reader).
             backend = "pypdf"
         if backend == "pypdf":
             pages = pieces_pypdf(reader)
