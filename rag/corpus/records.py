@@ -109,6 +109,40 @@ def format_label(doc: DocumentMeta, para: int, sub: str | None = None) -> tuple[
     return f"{doc.ref_en}, para. {para}{suffix}", f"{doc.ref_zh}，第 {para} 段{suffix}"
 
 
+# How each UN language cites a paragraph: the abbreviation its documents use, its list separator
+# (Arabic "،", Chinese "，"), and how it writes a sub-item: "(a)" in English, Chinese and Arabic
+# ("(أ)"), "a)" in French, Spanish and Russian.
+_NATIVE_LABEL = {
+    "ar": ("{ref}، الفقرة {para}", " ({sub})"),
+    "en": ("{ref}, para. {para}", " ({sub})"),
+    "es": ("{ref}, párr. {para}", " {sub})"),
+    "fr": ("{ref}, paragraphe {para}", " {sub})"),
+    "ru": ("{ref}, пункт {para}", " {sub})"),
+    "zh": ("{ref}，第 {para} 段", " ({sub})"),
+}
+
+
+def citation_label(doc: DocumentMeta, para: int, sub: str | None = None, lang: str | None = None) -> str:
+    """The UN citation label in ``lang`` (default: the document's own language), for the document's
+    readers; ``format_label`` gives the interface's English and Chinese ones.
+
+    >>> d = DocumentMeta("x", "f", "CAC/COSP/WG.4/2024/TEST/1", "s", "s", language="fr")
+    >>> citation_label(d, 5), citation_label(d, 5, "a")
+    ('CAC/COSP/WG.4/2024/TEST/1, paragraphe 5', 'CAC/COSP/WG.4/2024/TEST/1, paragraphe 5 a)')
+    >>> [citation_label(d, 5, lang=lang) for lang in ("es", "ru", "ar")]
+    ['CAC/COSP/WG.4/2024/TEST/1, párr. 5', 'CAC/COSP/WG.4/2024/TEST/1, пункт 5', 'CAC/COSP/WG.4/2024/TEST/1، الفقرة 5']
+    >>> citation_label(d, 54, "j", "zh") == format_label(d, 54, "j")[1]
+    True
+    """
+    lang = lang or doc.language
+    try:
+        head, sub_form = _NATIVE_LABEL[lang]
+    except KeyError:
+        raise ValueError(f"language {lang!r} is not supported, must be one of {sorted(_NATIVE_LABEL)}") from None
+    ref = doc.ref_zh if lang == "zh" else doc.ref_en
+    return head.format(ref=ref, para=para) + (sub_form.format(sub=sub) if sub else "")
+
+
 def anchor(para: int, sub: str | None = None) -> str:
     """HTML anchor of a paragraph in the source viewer: ``p12`` or ``p54-j``."""
     return f"p{para}-{sub}" if sub else f"p{para}"
@@ -124,8 +158,10 @@ class Paragraph:
     """One numbered UN paragraph with everything needed to cite it.
 
     ``text`` is the whole paragraph as a reader sees it (lead-in, then each sub-item on its own line
-    as "(a) ..."); ``subs`` holds the same sub-items parsed out so "para. 54 (j)" is addressable.
-    Footnote texts are in ``footnotes``, never mixed into ``text``.
+    as "(a) ...", or "a) ..." where the document writes it so); ``subs`` holds the same sub-items
+    parsed out so "para. 54 (j)" is addressable. Footnote texts are in ``footnotes``, never mixed into
+    ``text``. ``label_en``/``label_zh`` are the interface languages' labels, ``label_native`` the
+    document's own ("…, пункт 5"); it is not in ``to_json``, whose keys are a published schema.
     """
 
     doc_id: str
@@ -137,6 +173,7 @@ class Paragraph:
     label_en: str = ""
     label_zh: str = ""
     id: str = field(default="")
+    label_native: str = ""  # the label in the document's own language ("…, paragraphe 5"); see citation_label
 
     def __post_init__(self) -> None:
         if not self.id:
