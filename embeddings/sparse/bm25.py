@@ -1,14 +1,20 @@
-"""BM25 over jieba-segmented Chinese and lower-cased Latin words, scored by ``bm25s``.
+"""BM25 per language, scored by ``bm25s``: jieba for Chinese, Snowball stems for ar/en/es/fr/ru.
 
-Tokenisation (same for chunks and questions): NFKC (full-width letters/digits -> ASCII), jieba's
-search-engine mode (the whole word plus its dictionary sub-words: "反腐败" -> "腐败", "反腐败"),
-lower-cased Latin words with plural "s" stripped, then punctuation, whitespace and a short list of
-function words dropped.
+Tokenisation (same for chunks and questions) follows the text's language, given by the caller (a
+chunk: its document's language) or guessed from the text (``analysis.guess_language``: script, then
+function words). Chinese text: NFKC (full-width letters/digits -> ASCII), jieba's search-engine mode
+(the whole word plus its dictionary sub-words: "反腐败" -> "腐败", "反腐败"), punctuation, whitespace
+and a short list of function words dropped; the Latin words in Chinese UN text (names, acronyms,
+English titles) get the English Snowball stem, as the same words in an English document or question
+do. Arabic, English, French, Russian and Spanish text: words lower-cased, that language's function
+words dropped, the rest reduced by its Snowball stemmer (``analysis.words``); a Han run inside such
+text is still segmented by jieba.
 
 Example::
 
     bm25 = BM25Index.build(["各国应保护举报人。", "Asset declarations of public officials."])
     bm25.search(["举报人保护", "asset declaration"], k=5)   # [[(0, 1.2)], [(1, 0.9)]]
+    BM25Index.build(texts, languages=["fr", "fr", "ru"])    # when the documents' languages are known
     bm25.save(path); BM25Index.load(path)
 """
 
@@ -16,6 +22,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import threading
 import unicodedata
 from collections.abc import Sequence
@@ -28,12 +35,14 @@ import numpy as np
 
 from embeddings.errors import IndexStateError
 from embeddings.settings import IndexSettings
+from embeddings.sparse.analysis import LANGUAGES, STOPWORDS_EN, guess_language, stemmer
+from embeddings.sparse.analysis import words as _words
 
 _DEFAULT_K1 = IndexSettings.model_fields["bm25_k1"].default
 _DEFAULT_B = IndexSettings.model_fields["bm25_b"].default
 
 #: Bumped when tokenisation changes: an index built with another version must be rebuilt.
-TOKENIZER_VERSION = "jieba-search-nfkc-sstem-1"
+TOKENIZER_VERSION = "jieba-search-nfkc+snowball-ar-en-es-fr-ru-2"
 
 # Function words that match almost every paragraph (single characters jieba emits on their own, and
 # question words). Kept short on purpose: "不" or "应" carry meaning in a recommendation.
@@ -41,12 +50,8 @@ STOPWORDS_ZH = frozenset(
     "的 了 和 与 及 以及 或 或者 在 是 对 于 为 以 其 并 将 由 之 也 而 被 把 这 那 该 此 等 各 所 中 上 下 着 "
     "吗 呢 吧 啊 么 什么 哪些 哪个 怎么 怎样 如何 是否 有 有何 有关 关于 我们 我 你 他们 它 就 都 还 又 即".split()
 )
-STOPWORDS_EN = frozenset(
-    "a an the of and or to in on at by for with from as is are was were be been being that this these those "
-    "it its which what who whom how does do did has have had not no can could should would will shall may "
-    "about into than then there their they".split()
-)
-STOPWORDS = STOPWORDS_ZH | STOPWORDS_EN
+STOPWORDS = STOPWORDS_ZH | STOPWORDS_EN  # what Chinese text (and the Latin words in it) drops
+_HAN_RUN = re.compile(r"([\u3400-\u9fff\uf900-\ufaff]+)")
 
 _jieba_lock = threading.Lock()
 _jieba_ready = False
@@ -70,38 +75,50 @@ def _keep(token: str) -> bool:
     return token not in STOPWORDS and any(ch.isalnum() for ch in token)
 
 
-def s_stem(word: str) -> str:
-    """Harman's "S" stemmer for English plurals, so "declarations" matches "declaration".
+def tokenize(texts: Sequence[str], languages: Sequence[str | None] | None = None) -> list[list[str]]:
+    """Tokens of each text, for indexing and querying alike, in each text's language.
 
-    >>> [s_stem(w) for w in ("declarations", "policies", "measures", "process", "status", "wg.4")]
-    ['declaration', 'policy', 'measure', 'process', 'status', 'wg.4']
-    """
-    if len(word) < 4 or not word.isascii() or not word.isalpha():
-        return word
-    if word.endswith("ies") and not word.endswith(("eies", "aies")):
-        return word[:-3] + "y"
-    if word.endswith("es") and not word.endswith(("aes", "ees", "oes")):
-        return word[:-1]
-    if word.endswith("s") and not word.endswith(("us", "ss")):
-        return word[:-1]
-    return word
+    ``languages`` gives each text's language (one of ``analysis.LANGUAGES``, or None to guess it from
+    the text); without it every language is guessed.
 
-
-def tokenize(texts: Sequence[str]) -> list[list[str]]:
-    """Tokens of each text, for indexing and querying alike.
-
-    >>> tokenize(["保护举报人的措施", "The Working Group"])
-    [['保护', '举报', '报人', '举报人', '措施'], ['working', 'group']]
+    >>> tokenize(["保护举报人的措施", "The Working Group", "国际奥委会 (IOC) 和 Olympic Movement"])
+    [['保护', '举报', '报人', '举报人', '措施'], ['work', 'group'], ['国际', '委会', '奥委会', '国际奥委会', 'ioc', 'olymp', 'movement']]
+    >>> tokenize(["Les déclarations de patrimoine", "Декларации об имуществе"], ["fr", None])
+    [['déclar', 'patrimoin'], ['декларац', 'имуществ']]
     """
     if isinstance(texts, str):
         raise TypeError("tokenize() takes a list of texts, not a single string: wrap it as [text]")
-    return [list(_tokenize_one(text)) for text in texts]
+    return [list(_tokenize_one(text, lang)) for text, lang in zip(texts, _languages(texts, languages))]
+
+
+def _languages(texts: Sequence[str], languages: Sequence[str | None] | None) -> list[str]:
+    if languages is None:
+        return [guess_language(t) for t in texts]
+    if isinstance(languages, str) or len(languages) != len(texts):
+        raise ValueError(f"languages must be a list with one entry per text ({len(texts)}), got {languages!r}")
+    out = []
+    for t, lang in zip(texts, languages):
+        if lang is not None and lang not in LANGUAGES:
+            raise ValueError(f"language {lang!r} is not supported, must be one of {list(LANGUAGES)} or None")
+        out.append(lang or guess_language(t))
+    return out
 
 
 @lru_cache(maxsize=8192)  # re-indexing mostly sees texts it has seen; segmenting is the slow part
-def _tokenize_one(text: str) -> tuple[str, ...]:
+def _tokenize_one(text: str, lang: str) -> tuple[str, ...]:
+    if lang == "zh":
+        return _chinese(text)
+    out: list[str] = []
+    for i, piece in enumerate(_HAN_RUN.split(text)):
+        out.extend(_chinese(piece) if i % 2 else _words(piece, lang))
+    return tuple(out)
+
+
+def _chinese(text: str) -> tuple[str, ...]:
     norm = unicodedata.normalize("NFKC", text).lower()
-    return tuple(s_stem(t) for t in (w.strip() for w in _jieba().cut_for_search(norm)) if _keep(t))
+    stem = stemmer("en").stemWord
+    return tuple(stem(t) if t.isascii() and t.isalpha() else t
+                 for t in (w.strip() for w in _jieba().cut_for_search(norm)) if _keep(t))
 
 
 class BM25Index:
@@ -117,10 +134,12 @@ class BM25Index:
         self.n_docs = n_docs
 
     @classmethod
-    def build(cls, texts: Sequence[str], *, k1: float = _DEFAULT_K1, b: float = _DEFAULT_B) -> "BM25Index":
-        """Index ``texts`` (document i gets id i)."""
+    def build(cls, texts: Sequence[str], *, k1: float = _DEFAULT_K1, b: float = _DEFAULT_B,
+              languages: Sequence[str | None] | None = None) -> "BM25Index":
+        """Index ``texts`` (document i gets id i); ``languages``: each text's language where known
+        (its document's), else guessed from the text (see ``tokenize``)."""
         model = bm25s.BM25(k1=k1, b=b, method="lucene")
-        tokens = tokenize(texts)
+        tokens = tokenize(texts, languages)
         if tokens:
             # bm25s needs a non-empty vocabulary; "" never comes out of tokenize(), so it matches nothing.
             model.index([t or [""] for t in tokens], show_progress=False)
@@ -129,16 +148,19 @@ class BM25Index:
     def __len__(self) -> int:
         return self.n_docs
 
-    def search(self, queries: Sequence[str], k: int) -> list[list[tuple[int, float]]]:
+    def search(self, queries: Sequence[str], k: int,
+               languages: Sequence[str | None] | None = None) -> list[list[tuple[int, float]]]:
         """Best ``k`` documents of each query as ``(id, score)``, best first, score > 0 only.
 
-        A query none of whose tokens occurs in the corpus gets an empty list.
+        Each query is tokenised in its language (``languages``, else guessed from its text), so a French
+        question meets French paragraphs' stems. A query none of whose tokens occurs in the corpus gets
+        an empty list.
         """
         if isinstance(queries, str):
             raise TypeError("search() takes a list of queries, not a single string: wrap it as [query]")
         if isinstance(k, bool) or not isinstance(k, int) or k < 1:
             raise ValueError(f"k must be a positive integer, got {k!r}")
-        return [self._search_one(tokens, k) for tokens in tokenize(queries)]
+        return [self._search_one(tokens, k) for tokens in tokenize(queries, languages)]
 
     def _search_one(self, tokens: list[str], k: int) -> list[tuple[int, float]]:
         if not self.n_docs:

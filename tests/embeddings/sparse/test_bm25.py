@@ -1,17 +1,24 @@
-"""BM25 over jieba tokens: tokenisation, scores against a hand-written Lucene BM25 oracle, finding
-paragraphs by a distinctive Chinese or English word, persistence."""
+"""BM25 per language: tokenisation (jieba for Chinese, Snowball stems for the other five UN languages),
+scores against a hand-written Lucene BM25 oracle, finding paragraphs by a distinctive word in each
+language, persistence."""
 
 from __future__ import annotations
 
 import json
 import math
 from collections import Counter
+from pathlib import Path
 
 import pytest
 
 from embeddings.errors import IndexStateError
-from embeddings.sparse.bm25 import BM25Index, s_stem, tokenize
+from embeddings.sparse.bm25 import TOKENIZER_VERSION, BM25Index, tokenize
 from rag.corpus.chunker import Chunker
+from rag.corpus.language import detect_language
+from rag.corpus.parser import parse_document
+from rag.corpus.records import DocumentMeta
+
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "languages"
 
 DOCS = [
     "各缔约国应当考虑采取适当措施，保护举报人免遭任何不公正待遇。",
@@ -27,24 +34,48 @@ def bm25() -> BM25Index:
     return BM25Index.build(DOCS)
 
 
-def test_tokenize_segments_chinese_and_lowercases_latin():
+def test_tokenize_segments_chinese_and_stems_english():
     zh, en, mixed = tokenize(["保护举报人的措施", "The Working Groups, on Prevention!", "ＣＡＣ/COSP 第５４段（ｊ）"])
     assert "举报人" in zh and "保护" in zh and "措施" in zh
     assert "的" not in zh  # stopword
-    assert en == ["working", "group", "prevention"]  # stopwords, punctuation dropped; plural stripped
+    assert en == ["work", "group", "prevent"]  # stopwords, punctuation dropped; Snowball stems
     assert mixed[:2] == ["cac", "cosp"] and "54" in mixed  # full-width folded by NFKC
     assert all(t.strip() and any(ch.isalnum() for ch in t) for t in zh + en + mixed)
+
+
+def test_latin_words_in_chinese_text_stem_as_english():
+    # jieba segments the Chinese; the Latin words in it are English (names, acronyms, titles) and get
+    # the English stems, so "Olympic Movement" in a Chinese paragraph meets an English question's words.
+    zh, en = tokenize(["秘书处介绍了 UNODC 的 declarations 和 Olympic Movement。", "the Olympic Movement and UNODC declarations"])
+    assert zh == ["秘书", "秘书处", "介绍", "unodc", "declar", "olymp", "movement"]
+    assert set(en) == {"olymp", "movement", "unodc", "declar"}
+
+
+@pytest.mark.parametrize("text, lang, expected", [
+    ("Asset declarations of public officials", "en", ["asset", "declar", "public", "offici"]),
+    ("Les déclarations de patrimoine", "fr", ["déclar", "patrimoin"]),
+    ("Las declaraciones de bienes", "es", ["declar", "bien"]),
+    ("Декларации об имуществе", "ru", ["декларац", "имуществ"]),
+    ("الإقرارات المالية", "ar", ["اقرار", "مال"]),
+    ("La déclaration du 工作组", "fr", ["déclar", "工作", "工作组"]),  # a Han run is still segmented by jieba
+])
+def test_tokenize_in_each_language(text, lang, expected):
+    assert tokenize([text], [lang]) == [expected]
+    assert tokenize([text]) == [expected]  # the same when the language is guessed from the text
+
+
+def test_languages_must_match_the_texts():
+    with pytest.raises(ValueError, match=r"one entry per text \(2\)"):
+        tokenize(["a", "b"], ["en"])
+    with pytest.raises(ValueError, match=r"language 'de' is not supported, must be one of \['ar', 'en', 'es', 'fr', 'ru', 'zh'\]"):
+        tokenize(["Die Erklärung"], ["de"])
+    assert TOKENIZER_VERSION != "jieba-search-nfkc-sstem-1"  # indexes built before the five languages rebuild
 
 
 def test_tokenize_takes_a_batch():
     assert tokenize([]) == []
     with pytest.raises(TypeError, match=r"wrap it as \[text\]"):
         tokenize("举报人")
-
-
-def test_s_stemmer():
-    assert [s_stem(w) for w in ("declarations", "policies", "measures", "process", "wg.4")] == [
-        "declaration", "policy", "measure", "process", "wg.4"]
 
 
 def lucene_bm25(docs: list[list[str]], query: list[str], k1: float = 1.5, b: float = 0.75) -> list[float]:
@@ -132,3 +163,39 @@ def test_real_corpus_whistleblower_paragraph(corpus):
     assert "举报人" in chunks[hits[0][0]].embed_text
     assert all("举报" in chunks[i].embed_text for i, _ in hits)
     assert hits == index.search(["举报人"], k=10)[0]
+
+
+@pytest.fixture(scope="module")
+def five_languages():
+    """The paragraphs of the five test documents (the same note in ar/en/es/fr/ru) in one index, each
+    tokenised in its document's language."""
+    rows, texts, langs = [], [], []
+    for lang in ("ar", "en", "es", "fr", "ru"):
+        text = (FIXTURES / f"{lang}.txt").read_text(encoding="utf-8")
+        meta = DocumentMeta(lang, f"{lang}.txt", "CAC/COSP/WG.4/2024/TEST/1", "t", "t", language=detect_language(text))
+        for p in parse_document(text, meta).paragraphs:
+            rows.append((lang, p.para))
+            texts.append(p.text)
+            langs.append(meta.language)
+    return rows, BM25Index.build(texts, languages=langs), BM25Index.build(texts)
+
+
+@pytest.mark.parametrize("lang, question, para", [
+    ("en", "What sanctions apply to false information in declarations?", 6),
+    ("en", "Who verifies the declared assets?", 5),
+    ("fr", "Quelles sanctions pour la communication de fausses informations ?", 6),
+    ("fr", "Qui compare les déclarations aux registres fiscaux ?", 5),
+    ("es", "¿Qué sanciones se imponen por presentar información falsa?", 6),
+    ("es", "¿Quién coteja las declaraciones con los registros tributarios?", 5),
+    ("ru", "Какие санкции за представление ложных сведений?", 6),
+    ("ru", "Кто проверяет декларации?", 5),
+    ("ar", "ما الجزاءات على تقديم معلومات كاذبة؟", 6),
+    ("ar", "من يقارن الإقرارات بالسجلات الضريبية؟", 5),
+])
+def test_question_finds_its_paragraph_in_its_language(five_languages, lang, question, para):
+    rows, by_document_language, guessed = five_languages
+    hits = by_document_language.search([question], k=3)[0]
+    assert rows[hits[0][0]] == (lang, para)
+    if lang in ("ar", "ru"):  # another script: no stem in common with the Latin-script versions
+        assert all(rows[i][0] == lang for i, _ in hits)
+    assert guessed.search([question], k=3)[0] == hits  # guessing each paragraph's language agrees
