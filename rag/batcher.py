@@ -117,6 +117,15 @@ class MicroBatcher:
             if job is not None and job.future.set_running_or_notify_cancel():
                 job.future.set_exception(BusyError("the server is shutting down; ask again in a moment", retry_after=5))
 
+    def swap_engine(self, engine: BatchEngine) -> BatchEngine:
+        """Answer every batch taken from now on with ``engine``; returns the one it replaces.
+
+        One reference assignment: a batch already in hand finishes on the engine it started with (each
+        batch reads the reference once), the next batch uses the new one, and no question waits.
+        """
+        old, self.engine = self.engine, engine
+        return old
+
     def stats(self) -> BatcherStats:
         return BatcherStats(self._queue.qsize(), self._batches, self._answered, self._largest, self._busy)
 
@@ -184,13 +193,14 @@ class MicroBatcher:
 
     def _answer(self, jobs: list[_Job]) -> None:
         t0 = time.perf_counter()
+        engine = self.engine  # once: a swap_engine() meanwhile takes effect from the next batch
         try:
-            results: list[Any] = self.engine.ask_batch([j.request for j in jobs])
+            results: list[Any] = engine.ask_batch([j.request for j in jobs])
         except Exception:  # noqa: BLE001 - one bad request must cost only its own answer: retry one by one
             results = []
             for j in jobs:
                 try:
-                    results.append(self.engine.ask_batch([j.request])[0])
+                    results.append(engine.ask_batch([j.request])[0])
                 except Exception as e:  # noqa: BLE001
                     if not isinstance(e, UncacQAError):
                         log.exception("answering %r failed", j.request.question[:80])

@@ -235,6 +235,17 @@ class UISettings(_Closed):
     port: int = Field(7860, ge=1, le=65535, description="Port the server listens on.")
     language: Literal["zh", "en"] = Field("zh", description="Default interface language.")
     data_dir: Path = Field(Path("data"), description="Where feedback (SQLite) is stored; relative to the project root.")
+    upload: bool = Field(
+        False,
+        description="Show 'Add a document' on the full page (not the widget): a delegate uploads a PDF/DOCX/TXT/MD, sees "
+        "its parsed preview, and confirms to index it (stored under <data_dir>/uploads). Off: Gradio's upload route "
+        "answers 403. Bound to an address other than 127.0.0.1/localhost, an upload needs the token in upload_token_env.",
+    )
+    upload_token_env: str = Field(
+        "UNCAC_QA_UPLOAD_TOKEN",
+        description="Environment variable holding the token an upload needs when the server is not bound to "
+        "127.0.0.1/localhost (never the token itself); with upload on, a non-local bind and no token, serve refuses to start.",
+    )
 
 
 class ServerSettings(_Closed):

@@ -6,13 +6,14 @@ Routes::
     /widget                compact chat only, for an <iframe> (``?lang=en`` for English)
     /source/<doc_id>       the whole document, paragraph anchors #p12 / #p54-j (plain HTML, no Gradio)
     POST /api/ask          JSON in, AnswerResult.to_json() out
-    /gradio_api/...        Gradio's own API (gradio_client: ``Client(url).predict(q, api_name="/ask")``)
+    /gradio_api/...        Gradio's own API (gradio_client: ``Client(url).predict(q, api_name="/ask")``);
+                           its /gradio_api/upload answers 403 unless ``ui.upload`` (then: the full page's only)
     /healthz               {"status": "ok", "documents": N, "paragraphs": N, "waiting": N}
     /api/openapi.json      OpenAPI schema of the routes above (what the fuzzing test is generated from)
 
 Everything is served from this process: no CDN, no share link, no analytics, no version check.
-Every request first passes ``ui.limits.RequestLimits`` (body size, slow bodies, JSON depth, no
-uploads); questions from every front end meet in one micro-batcher (``rag.batcher``), and
+Every request first passes ``ui.limits.RequestLimits`` (body size, slow bodies, JSON depth, uploads
+closed unless ``ui.upload``, then only the full page's, up to ``corpus.max_file_mb``); questions from every front end meet in one micro-batcher (``rag.batcher``), and
 ``/healthz`` runs on the event loop, so it answers in milliseconds however many questions wait.
 
 Example::
@@ -38,10 +39,11 @@ from fastapi.responses import JSONResponse, RedirectResponse  # noqa: E402
 from ui.api import api_router  # noqa: E402
 from ui.chat import build_chat  # noqa: E402
 from ui.feedback import FeedbackStore  # noqa: E402
-from ui.limits import RequestLimits  # noqa: E402
+from ui.limits import MULTIPART_SLACK, RequestLimits  # noqa: E402
 from ui.service import Assistant, EngineLike  # noqa: E402
 from ui.source_view import source_router  # noqa: E402
 from ui.style import CSS, PAGE_JS, THEME  # noqa: E402
+from ui.upload import upload_bytes, upload_token  # noqa: E402
 
 _MOUNT = {
     "footer_links": [],  # no "built with Gradio"/API/settings links (and no external link at all)
@@ -60,10 +62,15 @@ _MOUNT = {
 def create_app(engine: EngineLike, *, store: FeedbackStore | None = None) -> FastAPI:
     """Build the app around an already loaded engine (``Engine(settings).load()`` or a test double).
 
-    ``store`` defaults to ``<settings.ui.data_dir>/feedback.sqlite3``.
+    ``store`` defaults to ``<settings.ui.data_dir>/feedback.sqlite3``. With ``ui.upload`` the full page
+    takes documents (``ui.upload``); ``settings.ui.host`` must then be the address actually bound
+    (``uncac-qa serve`` puts ``--host`` there), since a non-local one needs the upload token: ConfigError
+    when its environment variable is unset.
     """
+    upload_token(engine.settings)  # a non-local upload server without its token: one line, before anything starts
     assistant = Assistant(engine, store).start()
     settings = assistant.settings
+    uploads = settings.ui.upload
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -73,7 +80,9 @@ def create_app(engine: EngineLike, *, store: FeedbackStore | None = None) -> Fas
 
     app = FastAPI(title="uncac-qa", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan)
     app.state.assistant = assistant
-    app.add_middleware(RequestLimits, server=settings.server)
+    # Uploads (ui.upload): the file's limit is the readers' (corpus.max_file_mb), plus the multipart framing.
+    upload_limit = upload_bytes(settings) + MULTIPART_SLACK if uploads else None
+    app.add_middleware(RequestLimits, server=settings.server, upload_bytes=upload_limit)
 
     @app.get("/api/openapi.json", include_in_schema=False)
     async def openapi() -> JSONResponse:
@@ -99,5 +108,6 @@ def create_app(engine: EngineLike, *, store: FeedbackStore | None = None) -> Fas
     # Gradio's own queue is bounded like the batcher's: past max_size a browser is told the queue is full.
     limit = settings.server.max_queue
     gr.mount_gradio_app(app, build_chat(assistant, compact=True).queue(max_size=limit), path="/widget", **mount)
-    gr.mount_gradio_app(app, build_chat(assistant).queue(default_concurrency_limit=4, max_size=limit), path="/", **mount)
+    page = dict(mount, max_file_size=upload_bytes(settings)) if uploads else mount
+    gr.mount_gradio_app(app, build_chat(assistant).queue(default_concurrency_limit=4, max_size=limit), path="/", **page)
     return app

@@ -10,7 +10,9 @@ Examples::
     uncac-qa serve --host 0.0.0.0 --port 8000
     uncac-qa feedback export --out feedback.jsonl
 
-A missing or stale index is reported as one line naming ``uncac-qa ingest`` (exit status 2).
+A missing or stale index is reported as one line naming ``uncac-qa ingest`` (exit status 2), and so is
+``ui.upload`` on an address other than 127.0.0.1/localhost with no upload token in the environment
+variable ``ui.upload_token_env``.
 """
 
 from __future__ import annotations
@@ -39,9 +41,13 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     from rag.engine import Engine
     from ui.app import create_app
     from ui.server import check_bindable, server_config
+    from ui.upload import upload_token
 
     host = args.host or settings.ui.host
     port = args.port if args.port is not None else settings.ui.port
+    # The app reads the address it is served on from the settings (the upload token depends on it).
+    settings = settings.model_copy(update={"ui": settings.ui.model_copy(update={"host": host, "port": port})})
+    upload_token(settings)  # ui.upload on a non-local address needs its token: one line, before anything loads
     check_bindable(host, port)  # a bad or busy port is one line, before the model loads
     print("uncac-qa: loading the model and the index…", file=sys.stderr)
     engine = Engine(settings).load()  # raises IndexStateError ("… uncac-qa ingest") before serving anything

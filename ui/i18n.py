@@ -138,6 +138,63 @@ STRINGS: dict[str, dict[str, str]] = {
         "zh": "没有这份文件。可查看的文件：",
         "en": "There is no such document. The documents are:",
     },
+    # --- adding a document from the page (ui.upload; ui/upload.py) ---
+    "upload_title": {"zh": "添加文件", "en": "Add a document"},
+    "upload_intro": {
+        "zh": "上传一份带编号段落的联合国文件（PDF、Word .docx、TXT 或 Markdown）。先显示解析预览，确认后才加入索引；建立索引期间仍可提问。",
+        "en": "Upload a UN document with numbered paragraphs (PDF, Word .docx, TXT or Markdown). It is parsed and "
+        "previewed first and indexed only when you confirm; questions are answered meanwhile.",
+    },
+    "upload_file": {"zh": "文件", "en": "File"},
+    "upload_token": {"zh": "上传口令", "en": "Upload token"},
+    "upload_token_info": {
+        "zh": "本服务器对外开放，上传需要管理员提供的口令。",
+        "en": "This server is reachable from other machines: an upload needs the token from its administrator.",
+    },
+    "upload_confirm": {"zh": "确认：加入索引", "en": "Confirm: index it"},
+    "upload_symbol": {"zh": "文号", "en": "Symbol"},
+    "upload_no_symbol": {"zh": "（未识别）", "en": "(none found)"},
+    "upload_language": {"zh": "语言", "en": "Language"},
+    "upload_paragraphs": {"zh": "段落数", "en": "Paragraphs"},
+    "upload_first": {"zh": "第一段（第 {n} 段）", "en": "First paragraph (para. {n})"},
+    "upload_last": {"zh": "最后一段（第 {n} 段）", "en": "Last paragraph (para. {n})"},
+    "upload_warnings": {"zh": "注意", "en": "Warnings"},
+    "upload_warn_no_symbol": {
+        "zh": "文件开头未找到联合国文号，引文将标为“{ref}”。",
+        "en": "No UN symbol was found in the header: citations will read “{ref}”.",
+    },
+    "upload_warn_few": {
+        "zh": "只识别出 {n} 个编号段落，请核对预览是否完整。",
+        "en": "Only {n} numbered paragraph(s) were found: check that the preview is complete.",
+    },
+    "upload_ready": {"zh": "核对无误后，点击“确认：加入索引”。", "en": "If this is right, click “Confirm: index it”."},
+    "upload_lang_zh": {"zh": "中文", "en": "Chinese"},
+    "upload_lang_en": {"zh": "英文", "en": "English"},
+    "upload_refused": {"zh": "未添加“{name}”：{msg}", "en": "“{name}” was not added: {msg}"},
+    "upload_kind": {
+        "zh": "不接受 {suffix} 文件；可接受：PDF、Word .docx、TXT、Markdown",
+        "en": "{suffix} files are not accepted; accepted: PDF, Word .docx, TXT, Markdown",
+    },
+    "upload_bad_token": {"zh": "上传口令不正确，文件未保存。", "en": "The upload token is wrong; the file was not kept."},
+    "upload_no_token": {
+        "zh": "请先填写上传口令，再选择文件。",
+        "en": "Type the upload token first, then choose the file.",
+    },
+    "upload_none": {"zh": "请先选择文件并查看预览。", "en": "Choose a file and check its preview first."},
+    "upload_indexing": {"zh": "正在为“{name}”建立索引……", "en": "Indexing “{name}”…"},
+    "upload_loading": {"zh": "正在载入新索引……", "en": "Loading the new index…"},
+    "upload_done": {
+        "zh": "已加入索引：{ref}，{n} 个段落（用时 {s} 秒）。现在可以就此文件提问，也可在“筛选”中选择它。",
+        "en": "Indexed: {ref}, {n} paragraphs (in {s} s). Ask about it now, or pick it under Filters.",
+    },
+    "upload_failed": {
+        "zh": "未能加入索引，已索引的文件均未改变：{msg}",
+        "en": "Indexing failed; nothing already indexed changed: {msg}",
+    },
+    "upload_internal": {
+        "zh": "内部错误，文件未添加。请重试；如仍失败，请联系管理员。",
+        "en": "Internal error: the document was not added. Try again, or tell the administrator.",
+    },
 }
 
 

@@ -7,6 +7,12 @@ once, by ``Engine.request`` (:meth:`Assistant.request`; QueryError with ``key``/
 rule). Gradio's worker threads wait on :meth:`Assistant.ask` / :meth:`Assistant.answer`; the HTTP API
 awaits :meth:`Assistant.submit` without holding a thread.
 
+The engine can be replaced while questions are answered (a delegate's upload, ``ui.upload``):
+:meth:`Assistant.swap_engine` points the batcher and the assistant at a freshly loaded engine at once;
+a question already in a batch finishes on the old one. ``Assistant.corpus`` is a :class:`CurrentCorpus`,
+a view of the serving engine's corpus, so what captured it once (the chat's handlers, the source
+viewer, ``/healthz``) sees the new documents without being rebuilt.
+
 Example::
 
     assistant = Assistant(Engine(settings).load()).start()
@@ -16,6 +22,8 @@ Example::
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator
 from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -53,14 +61,60 @@ class FilterChoices:
     years: list[int]
 
 
+class CurrentCorpus:
+    """The corpus of the engine an :class:`Assistant` serves with *now*: every attribute and lookup of
+    :class:`rag.corpus.loader.Corpus` is read from ``assistant.engine.corpus`` when it is used, so a
+    component that kept this object sees the documents of an engine swapped in later.
+
+    >>> from types import SimpleNamespace
+    >>> holder = SimpleNamespace(engine=SimpleNamespace(corpus=Corpus([])))
+    >>> view = CurrentCorpus(holder)
+    >>> len(view), view.doc_ids
+    (0, [])
+    """
+
+    def __init__(self, holder: Any) -> None:
+        self._holder = holder
+
+    @property
+    def now(self) -> Corpus:
+        """The engine's corpus object at this moment (take it once for several lookups that must agree)."""
+        return self._holder.engine.corpus
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.now, name)
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self.now)
+
+    def __len__(self) -> int:
+        return len(self.now)
+
+
 class Assistant:
     def __init__(self, engine: EngineLike, store: FeedbackStore | None = None) -> None:
         self.engine = engine
         self.settings: Settings = engine.settings
-        self.corpus: Corpus = engine.corpus
+        self.corpus: Corpus = CurrentCorpus(self)  # type: ignore[assignment] - a live view with Corpus's interface
         self.store = store or FeedbackStore.for_settings(self.settings)
         self.batcher = MicroBatcher.for_settings(engine, self.settings.server)
         self.feedback_limiter = RateLimiter(self.settings.server.feedback_per_minute)
+        self._swap_lock = threading.Lock()
+
+    def swap_engine(self, engine: EngineLike) -> EngineLike:
+        """Serve with ``engine`` (already loaded) from now on; returns the engine it replaces.
+
+        The batcher is pointed at it first, then the assistant (validation, the corpus view): a request
+        validated against the new corpus (a filter on a new document) is always answered by the new
+        engine, and a request validated by the old one is answered by either (the new corpus holds the
+        old one's documents). The lock keeps two swaps from interleaving; readers take no lock (each reads
+        one reference). Questions are never paused: a batch in hand finishes on the old engine.
+        """
+        with self._swap_lock:
+            old = self.engine
+            self.batcher.swap_engine(engine)
+            self.engine = engine
+            return old
 
     def start(self) -> Assistant:
         self.batcher.start()
@@ -98,13 +152,14 @@ class Assistant:
         return self.settings.model_dump(mode="json")
 
     def filter_choices(self, lang: str) -> FilterChoices:
+        documents = self.engine.corpus.documents  # once: the three lists come from one corpus
         docs = []
-        for d in self.corpus.documents:
+        for d in documents:
             m = d.meta
             ref = m.symbol or (m.short_ref_zh if lang == "zh" else m.short_ref)
             docs.append((ref, d.doc_id))
-        codes = sorted({d.meta.body for d in self.corpus.documents if d.meta.body})
+        codes = sorted({d.meta.body for d in documents if d.meta.body})
         bodies = [(body_name(code, lang), code) for code in codes]
-        years = sorted({d.meta.year for d in self.corpus.documents if d.meta.year}, reverse=True)
+        years = sorted({d.meta.year for d in documents if d.meta.year}, reverse=True)
         return FilterChoices(docs, bodies, years)
 

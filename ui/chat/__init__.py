@@ -27,6 +27,7 @@ from ui.chat.layout import lay_out
 from ui.chat.turns import Turn
 from ui.i18n import t
 from ui.service import Assistant
+from ui.upload import add_upload
 
 __all__ = ["Turn", "build_chat"]
 
@@ -44,4 +45,5 @@ def build_chat(assistant: Assistant, *, compact: bool = False) -> gr.Blocks:
                         api_visibility="private", show_progress="hidden")
         if not compact:
             gr.api(handlers.ask, api_name="ask")
+            add_upload(assistant, layout)  # "Add a document", when ui.upload is on (ui/upload.py)
     return demo
