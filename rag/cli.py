@@ -63,14 +63,18 @@ def _out(obj: object) -> None:
 def _paragraphs_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--doc", action="append", default=[], metavar="DOC_ID", help="only this document (repeatable)")
     p.add_argument("--jsonl", action="store_true", help="one JSON object per paragraph (default: readable text)")
-    p.add_argument("--add", action="append", default=[], metavar="FILE", help="also parse this user .txt/.md document")
+    p.add_argument("--add", action="append", default=[], metavar="FILE_OR_DIR",
+                   help="also parse this user .txt/.md/.pdf/.docx document, or folder of them (repeatable)")
 
 
-@command("paragraphs", "print the parsed paragraphs with their citations")(_paragraphs_args)
+@command("paragraphs", "print the parsed paragraphs with their citations (indexed added documents included)")(_paragraphs_args)
 def _paragraphs(args: argparse.Namespace, settings: Settings) -> int:
+    from rag.commands.ingest import indexed_additions
     from rag.corpus.loader import check_added, load_corpus
 
-    corpus = load_corpus(settings, extra=check_added(args.add))
+    # What the index holds (the documents `ingest --add` added, as `ask --doc` sees them), then --add.
+    added = indexed_additions(settings.path(settings.index.dir)) + check_added(args.add)
+    corpus = load_corpus(settings, extra=list(dict.fromkeys(added)))
     corpus.check_doc_ids(args.doc)
     for p in corpus.paragraphs:
         if args.doc and p.doc_id not in args.doc:

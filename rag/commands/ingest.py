@@ -7,20 +7,25 @@ The corpus (manifest documents, ``corpus.extra_paths`` and ``--add`` files) is p
 anything is written, so a document that fails to parse changes nothing on disk.
 
 Files given with ``--add`` are remembered in the index manifest and included again by later ingests
-(``--forget-added`` drops them); for a permanent addition list them in ``corpus.extra_paths``.
+(``--forget-added`` drops them; ``uncac-qa docs remove`` drops one); for a permanent addition list them
+in ``corpus.extra_paths``. Every command that changes that list (``ingest``, ``docs remove``) holds
+:func:`additions_lock` from reading it to publishing the index built from it, so two of them never
+lose each other's change; the index itself is swapped in atomically (``embeddings.store``).
 
 Examples::
 
     uncac-qa ingest                      # build or update data/index
     uncac-qa ingest --if-missing         # no-op when the index is valid for this corpus and encoder
-    uncac-qa ingest --add my_docs/       # also index a folder of .txt/.md UN documents
+    uncac-qa ingest --add my_docs/       # also index a folder of .txt/.md/.pdf/.docx UN documents
     uncac-qa ingest --rebuild            # re-encode everything (after changing the model)
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from rag.cli import command
@@ -33,7 +38,7 @@ def _args(p: argparse.ArgumentParser) -> None:
                    help="do nothing when a valid index exists for the current corpus and encoder")
     p.add_argument("--rebuild", action="store_true", help="re-encode every chunk instead of reusing unchanged vectors")
     p.add_argument("--add", nargs="+", action="extend", default=[], metavar="FILE_OR_DIR",
-                   help="also index these .txt/.md documents or folders (kept by later ingests)")
+                   help="also index these .txt/.md/.pdf/.docx documents, or folders of them (kept by later ingests)")
     p.add_argument("--forget-added", action="store_true", help="drop the documents earlier ingests added with --add")
 
 
@@ -41,35 +46,99 @@ def _err(msg: str) -> None:
     print(msg, file=sys.stderr)
 
 
+#: Key of the index manifest's "meta" that lists the paths added with ``--add`` (absolute, as given).
+ADDED_FILES = "added_files"
+
+
+def indexed_additions(directory: Path) -> list[str]:
+    """The files and folders earlier ``--add`` runs recorded in the index at ``directory``, in order;
+    none when there is no readable index (the command that needs one then says so)."""
+    from embeddings.store import read_manifest
+
+    try:
+        manifest = read_manifest(directory, root=ROOT) or {}
+    except IndexStateError:
+        return []
+    return list((manifest.get("meta") or {}).get(ADDED_FILES) or [])
+
+
+@contextlib.contextmanager
+def additions_lock(directory: Path) -> Iterator[None]:
+    """Held by a command that changes the added paths, from reading them to publishing the index that
+    records the new list: ``.<dir>.added.lock`` beside the index. It is not the store's build lock,
+    which :func:`embeddings.store.build_index` takes inside it (always in that order), so a reader or a
+    repair of the index waits only for the swap, never for the parsing."""
+    from filelock import Timeout
+
+    from embeddings import fsutil
+
+    lock = fsutil.lock(directory.with_name(f"{directory.name}.added"))
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        _err("note: another command is updating this index's documents; waiting for it to finish")
+        lock.acquire()
+    try:
+        yield
+    finally:
+        lock.release()
+
+
 def _added_files(args: argparse.Namespace, directory: Path) -> list[str]:
     """Earlier ``--add`` paths that still exist (unless forgotten), then this run's, as absolute paths."""
-    from embeddings.store import read_manifest
     from rag.corpus.loader import check_added
 
-    earlier: list[str] = []
-    if not args.forget_added:
-        try:
-            earlier = list(((read_manifest(directory, root=ROOT) or {}).get("meta") or {}).get("added_files") or [])
-        except IndexStateError:
-            earlier = []
+    earlier = [] if args.forget_added else existing_additions(directory)
+    return list(dict.fromkeys(earlier + check_added(args.add)))
+
+
+def existing_additions(directory: Path, consequence: str = "it is dropped from the index") -> list[str]:
+    """:func:`indexed_additions` that still exist; a note on stderr names each one that is gone, and
+    what follows (``consequence``: by default that the index written now drops its documents)."""
     out: list[str] = []
-    for p in earlier:
+    for p in indexed_additions(directory):
         if Path(p).exists():
             out.append(p)
         else:
-            _err(f"note: {p!r}, added by an earlier ingest, no longer exists; it is dropped from the index")
-    out += check_added(args.add)
-    return list(dict.fromkeys(out))
+            _err(f"note: {p!r}, added by an earlier ingest, no longer exists; {consequence}")
+    return out
+
+
+def write_index(settings: Settings, chunks: Sequence, encoder, added: list[str], *, reuse: bool = True):
+    """Build the index of ``chunks`` (unchanged vectors reused unless ``reuse`` is False), recording
+    ``added`` as the added paths, and swap it in atomically; returns the
+    :class:`embeddings.store.BuildReport`. Call it holding :func:`additions_lock`, then
+    :func:`answer_units`."""
+    import torch
+
+    from embeddings.store import build_index
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(settings.embeddings.index_threads)
+    try:
+        report = build_index(
+            chunks, encoder, settings.index, settings.embeddings, directory=settings.path(settings.index.dir),
+            chunking=settings.chunking.model_dump(mode="json"), root=ROOT, progress=True, reuse=reuse,
+            meta={ADDED_FILES: list(added)},
+        )
+    finally:
+        torch.set_num_threads(threads)
+    return report
 
 
 @command("ingest", "build or update the search index (FAISS + BM25) from the corpus")(_args)
 def _ingest(args: argparse.Namespace, settings: Settings) -> int:
-    from embeddings.store import build_index, display_path, load_index
+    directory = settings.path(settings.index.dir)
+    with additions_lock(directory):
+        return _update(args, settings, directory)
+
+
+def _update(args: argparse.Namespace, settings: Settings, directory: Path) -> int:
+    from embeddings.store import display_path, load_index
     from rag.corpus.chunker import chunk_corpus
     from rag.corpus.loader import load_corpus
     from rag.corpus.records import Chunk
 
-    directory = settings.path(settings.index.dir)
     added = _added_files(args, directory)
     corpus = load_corpus(settings, extra=added)  # parse errors surface here, before anything is written
     chunks = chunk_corpus(corpus, settings)
@@ -86,28 +155,17 @@ def _ingest(args: argparse.Namespace, settings: Settings) -> int:
             reasons = index.stale_reasons(chunks, settings.index)
             if not reasons:
                 print(f"index up to date: {len(chunks)} chunks, {index.kind} index at {display_path(directory, ROOT)}")
-                _answer_units(corpus, encoder, settings, reuse=True)
+                answer_units(corpus, encoder, settings, reuse=True)
                 return 0
             _err(f"updating the index: {'; '.join(reasons)}")
 
-    import torch
-
-    threads = torch.get_num_threads()
-    torch.set_num_threads(settings.embeddings.index_threads)
-    try:
-        report = build_index(
-            chunks, encoder, settings.index, settings.embeddings, directory=directory,
-            chunking=settings.chunking.model_dump(mode="json"), root=ROOT, progress=True, reuse=not args.rebuild,
-            meta={"added_files": added},
-        )
-    finally:
-        torch.set_num_threads(threads)
+    report = write_index(settings, chunks, encoder, added, reuse=not args.rebuild)
     print(report.summary())
-    _answer_units(corpus, encoder, settings, reuse=not args.rebuild)
+    answer_units(corpus, encoder, settings, reuse=not args.rebuild)
     return 0
 
 
-def _answer_units(corpus, encoder, settings: Settings, reuse: bool) -> None:
+def answer_units(corpus, encoder, settings: Settings, reuse: bool) -> None:
     """Encode the quotable sentences/sub-items the answer chain scores (cached: only new ones, unless
     ``reuse`` is False; a damaged cache file is re-encoded and rewritten, see ``rag.answer.unit_index``)."""
     from rag.answer.unit_index import UnitIndex, units_dir
