@@ -339,7 +339,7 @@ def render_preview(staged: Staged, lang: str) -> str:
         (t("upload_language", lang), escape(language_name(staged.language, lang)), "upload-language"),
         (t("upload_paragraphs", lang), str(staged.paragraphs), "upload-paragraphs"),
     ]
-    table = "".join(f'<dt>{escape(k)}</dt><dd id="{i}">{v}</dd>' for k, v, i in rows)
+    table = "".join(f'<tr><th scope="row">{escape(k)}</th><td id="{i}">{v}</td></tr>' for k, v, i in rows)
     paras = (
         f'<p class="upload-para"><b>{escape(t("upload_first", lang, n=staged.first[0]))}</b> {escape(staged.first[1])}</p>'
     )
@@ -353,7 +353,7 @@ def render_preview(staged: Staged, lang: str) -> str:
         warn = f'<div class="upload-warnings"><b>{escape(t("upload_warnings", lang))}</b><ul>{items}</ul></div>'
     return (
         f'<div class="upload-preview" data-doc="{escape(staged.doc_id)}"><p class="upload-name">{escape(staged.name)}</p>'
-        f'<dl class="upload-meta">{table}</dl>{paras}{warn}'
+        f'<table class="upload-meta">{table}</table>{paras}{warn}'
         f'<p class="upload-next">{escape(t("upload_ready", lang))}</p></div>'
     )
 
