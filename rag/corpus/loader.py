@@ -21,10 +21,11 @@ import logging
 import re
 import unicodedata
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from rag.config import CorpusSettings, Settings
+from rag.corpus.language import detect_language
 from rag.corpus.manifest import load_manifest
 from rag.corpus.parser import ParsedDocument, parse_document
 from rag.corpus.readers import SUFFIXES, reader_for
@@ -47,6 +48,14 @@ class Corpus:
     def __post_init__(self) -> None:
         self._by_doc = {d.doc_id: d for d in self.documents}
         self._by_key = {p.key: p for d in self.documents for p in d.paragraphs}
+        self._versions: dict[str, dict[str, str]] = {}
+        for d in self.documents:
+            if d.meta.symbol:
+                self._versions.setdefault(d.meta.symbol, {}).setdefault(d.meta.language, d.doc_id)
+        self._version_of = {
+            (doc_id, lang): other for group in self._versions.values() if len(group) > 1
+            for doc_id in group.values() for lang, other in group.items() if other != doc_id
+        }
 
     @property
     def paragraphs(self) -> list[Paragraph]:
@@ -74,6 +83,26 @@ class Corpus:
 
     def paragraph(self, doc_id: str, para: int) -> Paragraph | None:
         return self._by_key.get((doc_id, para))
+
+    def versions(self, doc_id: str) -> dict[str, str]:
+        """The language versions of a document: language -> doc_id, the document itself included.
+
+        UN documents keep one symbol and identical paragraph numbers in all six languages, so two
+        documents with the same symbol are versions of one document ("CAC/COSP/WG.4/2019/L.1/Add.1" in
+        Chinese and in English). A document without a symbol is its only version.
+        """
+        meta = self.meta(doc_id)
+        if not meta.symbol:
+            return {meta.language: doc_id}
+        return dict(self._versions[meta.symbol])
+
+    def in_language(self, key: tuple[str, int], lang: str) -> tuple[str, int]:
+        """The same paragraph in the ``lang`` version of its document when that version is indexed and
+        has it, else ``key`` itself: an English question quotes the English official paragraph, with
+        the same symbol and number as the Chinese one."""
+        doc_id, para = key
+        other = self._version_of.get((doc_id, lang))
+        return (other, para) if other is not None and (other, para) in self._by_key else key
 
     def check_doc_ids(self, doc_ids: Iterable[str]) -> None:
         """Raise QueryError if any id is not a document of this corpus (for filters)."""
@@ -112,13 +141,43 @@ def user_document_meta(path: Path, text: str) -> DocumentMeta:
     symbol = detect_symbol(header)
     doc_id = _slug(symbol) if symbol else _slug(path.stem)
     title = next((_strip_md(ln) for ln in header if ln.lstrip().startswith("#")), None)
-    lang = "zh" if re.search(r"[\u4e00-\u9fff]", text) else "en"
+    lang = detect_language(text)  # script, stopwords and the job number's "(E)"/"(F)"… suffix
     ref = symbol or path.stem
     return DocumentMeta(
         doc_id=doc_id, file=str(path), symbol=symbol, short_ref=ref, short_ref_zh=ref, language=lang,
         title_zh=title if lang == "zh" else None, title_en=title if lang != "zh" else None,
         official_url=f"https://undocs.org/{lang}/{symbol}" if symbol else None,
     )
+
+
+def _as_version(doc: ParsedDocument, loaded: list[ParsedDocument]) -> ParsedDocument:
+    """``doc`` as a language version of a loaded document with its symbol, when there is one: its id
+    becomes ``<that id>-<lang>`` ("wg4-2019-l1-add1-en"), and paragraphs that one version has and the
+    other lacks are named in a warning (the versions are aligned by paragraph number)."""
+    base = next((d for d in loaded if doc.meta.symbol and d.meta.symbol == doc.meta.symbol
+                 and d.meta.language != doc.meta.language), None)
+    if base is None:
+        return doc
+    mine, theirs = {p.para for p in doc.paragraphs}, {p.para for p in base.paragraphs}
+    if mine != theirs:
+        only_new, only_old = sorted(mine - theirs), sorted(theirs - mine)
+        log.warning(
+            "the %s version of %s does not align with the %s version (%s): paragraphs only in the %s one: %s; "
+            "only in the %s one: %s", doc.meta.language, doc.meta.symbol, base.meta.language, base.doc_id,
+            doc.meta.language, only_new or "none", base.meta.language, only_old or "none",
+        )
+    doc_id = f"{base.doc_id}-{doc.meta.language}"
+    meta = replace(doc.meta, doc_id=doc_id, date=doc.meta.date or base.meta.date, body=doc.meta.body or base.meta.body,
+                   session=doc.meta.session or base.meta.session, doc_type=doc.meta.doc_type or base.meta.doc_type,
+                   title_zh=doc.meta.title_zh or base.meta.title_zh, title_en=doc.meta.title_en or base.meta.title_en,
+                   short_ref=base.meta.short_ref, short_ref_zh=base.meta.short_ref_zh)
+    return with_meta(doc, meta)
+
+
+def with_meta(doc: ParsedDocument, meta: DocumentMeta) -> ParsedDocument:
+    """The document under new metadata: paragraphs carry their doc_id (and labels), so they are re-keyed."""
+    paragraphs = tuple(replace(p, doc_id=meta.doc_id, id="") for p in doc.paragraphs)  # id re-derived
+    return replace(doc, meta=meta, paragraphs=paragraphs)
 
 
 def _strip_md(line: str) -> str:
@@ -244,6 +303,7 @@ def load_corpus(settings: Settings, extra: Iterable[str | Path] = ()) -> Corpus:
             log.warning("skipped %r in the added folder %r: %s", str(f), str(folder), e)
             continue
         twins.check(f, d)
+        d = _as_version(d, docs)
         if d.doc_id in seen:
             raise CorpusError(f"{str(f)!r} would be document {d.doc_id!r}, which is already in the corpus")
         seen.add(d.doc_id)

@@ -76,6 +76,17 @@ def named_entities(question: str) -> list[tuple[str, ...]]:
     return list(_named_entities(question))
 
 
+def entity_names(forms: tuple[str, ...]) -> tuple[str, ...]:
+    """An entity's accepted forms plus its English glossary names, for matching paragraphs written in
+    English (an English language version: "UNODC" is the "毒品和犯罪问题办公室" of the Chinese text).
+
+    >>> "unodc" in entity_names(("毒品和犯罪问题办公室",))
+    True
+    """
+    g = load_glossary()
+    return forms + tuple(k for k, v in g.zh.items() if v == forms and k in g.entities)
+
+
 @lru_cache(maxsize=4096)
 def _named_entities(question: str) -> tuple[tuple[str, ...], ...]:
     g = load_glossary()
