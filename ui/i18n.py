@@ -118,6 +118,8 @@ STRINGS: dict[str, dict[str, str]] = {
     "viewer_prev": {"zh": "上一份文件", "en": "Previous document"},
     "viewer_next": {"zh": "下一份文件", "en": "Next document"},
     "viewer_other_lang": {"zh": "English interface", "en": "中文界面"},
+    "viewer_versions": {"zh": "语言版本", "en": "Language versions"},
+    "other_version": {"zh": "{language}本", "en": "{language} version"},
     # --- filters shown beside the question box ---
     "filtered": {"zh": "已筛选", "en": "Filtered"},
     "no_match_short": {"zh": "（没有同时符合这些条件的文件）", "en": "(no document matches all of these)"},

@@ -316,4 +316,31 @@ def _card(
     else:
         text_html, missing = "", list(quotes)
     extra = "".join(f'<blockquote class="src-quote"><mark>{escape(plain(q))}</mark></blockquote>' for q in missing)
-    return f'<div class="src-card"><div class="src-head">{head}</div>{meta_html}{extra}{text_html}</div>'
+    versions = _other_versions(corpus, p, lang) if p is not None else ""
+    return f'<div class="src-card"><div class="src-head">{head}</div>{meta_html}{extra}{text_html}{versions}</div>'
+
+
+LANGUAGE_NAMES = {
+    "zh": {"zh": "中文", "en": "Chinese"}, "en": {"zh": "英文", "en": "English"}, "fr": {"zh": "法文", "en": "French"},
+    "es": {"zh": "西班牙文", "en": "Spanish"}, "ru": {"zh": "俄文", "en": "Russian"}, "ar": {"zh": "阿拉伯文", "en": "Arabic"},
+}
+
+
+def _other_versions(corpus: Corpus | None, p: Paragraph, lang: str) -> str:
+    """The same paragraph in the document's other language versions (same symbol, same number), shown
+    under the quoted one: an English answer quotes the English text, and the Chinese stands beside it."""
+    if corpus is None or p.doc_id not in corpus.doc_ids:
+        return ""
+    out = []
+    for version_lang, doc_id in corpus.versions(p.doc_id).items():
+        other = corpus.paragraph(doc_id, p.para) if doc_id != p.doc_id else None
+        if other is None:
+            continue
+        name = LANGUAGE_NAMES.get(version_lang, {}).get(lang, version_lang)
+        title = escape(t("other_version", lang, language=name))
+        href = highlight_url(doc_id, p.para, None, (), lang)
+        out.append(
+            f'<details class="src-version" open><summary>{title} · {link(href, paragraph_label(other, lang))}</summary>'
+            f'<div class="src-text" lang="{attr(version_lang)}">{escape(plain(other.text))}</div></details>'
+        )
+    return "".join(out)

@@ -329,10 +329,42 @@ def render_document(doc: ParsedDocument, lang: str = "zh", corpus: Corpus | None
     prev, next_ = _neighbours(corpus, doc.doc_id, lang)
     return _render(
         "document.html.j2", lang, title=f"{_ref(m, lang)} — {title}", heading=title,
+        versions=version_links(corpus, doc.doc_id, lang, hl),
         alt=alt if alt and alt != title else None, lang_href=lang_href(lang, hl),
         meta=_meta_rows(doc, lang), front_matter=list(doc.front_matter), items=_items(doc, lang),
         doc_footnotes=list(doc.footnotes), links=lambda text: text_runs(text, hrefs), prev=prev, next=next_,
     )
+
+
+@dataclass(frozen=True)
+class VersionLink:
+    """One language version of the document in the viewer's version switch."""
+
+    lang: str
+    name: str
+    href: str
+    current: bool
+
+
+LANGUAGE_NAMES = {"zh": "中文", "en": "English", "fr": "Français", "es": "Español", "ru": "Русский", "ar": "العربية"}
+
+
+def version_links(corpus: Corpus | None, doc_id: str, lang: str, hl: Sequence[str] = ()) -> list[VersionLink]:
+    """The document's language versions (same symbol, same paragraph numbers), each linked to its own
+    page in interface language ``lang``; empty when the document has one version. The page script
+    carries the ``#p…`` anchor over, so the switch lands on the same paragraph.
+
+    >>> version_links(None, "d", "zh")
+    []
+    """
+    if corpus is None:
+        return []
+    versions = corpus.versions(doc_id)
+    if len(versions) < 2:
+        return []
+    query = urlencode([("lang", lang)] + [("hl", q) for q in hl])
+    return [VersionLink(ln, LANGUAGE_NAMES.get(ln, ln), f"/source/{other}?{query}", other == doc_id)
+            for ln, other in sorted(versions.items(), key=lambda kv: kv[0] != "zh")]
 
 
 def render_library(corpus: Corpus, lang: str = "zh") -> str:

@@ -55,6 +55,8 @@ CSS = """
 .src-text mark, .src-quote mark { background: #ffe58a; padding: 0 .1rem; border-radius: 2px; }
 .src-quote { margin: .4rem 0; font-size: .9rem; }
 .widget-title { font-size: 1rem; font-weight: 600; }
+.src-version { margin-top: .5rem; border-top: 1px dashed var(--border-color-primary); padding-top: .35rem; }
+.src-version summary { font-size: .85rem; color: #374151; cursor: pointer; }
 .header-links { text-align: right; font-size: .95rem; }
 .header-links a { color: #1f5fa8; text-decoration: underline; }
 #filter-marker:not(:has(.filter-marker)) { display: none; }

@@ -131,3 +131,22 @@ def test_a_refusal_says_its_reason_in_the_interface_language_without_internal_wo
     for html in (zh, en):
         assert "refused" not in html.replace('class="answer refused"', "").replace('data-refused="true"', "")
         assert "提示" not in html and "Note:" not in html  # the reason is the message, not a labelled note
+
+
+def test_a_quoted_version_shows_the_other_language_version_beside_it(settings):
+    from pathlib import Path
+
+    from rag.corpus.loader import load_corpus
+
+    en_file = Path(__file__).resolve().parents[1] / "fixtures" / "languages" / "wg4-2019-l1-add1.en.txt"
+    bilingual = load_corpus(settings, [en_file])
+    p = bilingual.paragraph("wg4-2019-l1-add1-en", 5)
+    quote = p.text.split(". ")[0] + "."
+    c = Citation(p.doc_id, p.label_en.split(",")[0], 5, None, p.label_en, p.label_zh, quote, "/source/x#p5")
+    html = render_sources(result_for(bilingual, c), bilingual, "en")
+    zh = bilingual.paragraph(DOC, 5)
+    assert f"<mark>{escape(quote)}</mark>" in html  # the English text, quoted
+    assert 'class="src-version"' in html and "Chinese version" in html and escape(zh.text[:30]) in html
+    assert 'href="/source/wg4-2019-l1-add1?lang=en#p5"' in html  # the Chinese paragraph, same number
+    one = render_sources(result_for(bilingual, cite(8, doc="wg4-report-2017", quote="x")), bilingual, "zh")
+    assert 'class="src-version"' not in one  # a document with one version

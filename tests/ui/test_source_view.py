@@ -179,3 +179,20 @@ def test_path_traversal_never_reaches_the_file_system(fake_server, path):
     assert status in (400, 403, 404), (path, head[:200])
     for secret in (b"root:x:0:0", b"documents:", b"retrieval:", b"manifest:"):
         assert secret not in body
+
+
+def test_the_viewer_switches_between_language_versions_of_one_symbol(settings):
+    from pathlib import Path
+
+    from rag.corpus.loader import load_corpus
+    from ui.source_view import render_document
+
+    en_file = Path(__file__).resolve().parents[1] / "fixtures" / "languages" / "wg4-2019-l1-add1.en.txt"
+    bilingual = load_corpus(settings, [en_file])
+    en = render_document(bilingual.document("wg4-2019-l1-add1-en"), "en", bilingual, ["With regard"])
+    assert 'class="versions"' in en and '<strong lang="en">English</strong>' in en
+    assert 'class="version" href="/source/wg4-2019-l1-add1?lang=en&amp;hl=With+regard"' in en
+    zh = render_document(bilingual.document("wg4-2019-l1-add1"), "zh", bilingual)
+    assert 'href="/source/wg4-2019-l1-add1-en?lang=zh"' in zh and "语言版本" in zh
+    single = render_document(bilingual.document("wg4-report-2017"), "zh", bilingual)
+    assert 'class="versions"' not in single

@@ -15,7 +15,7 @@
   // The language link comes from the server with ?lang= and the ?hl= quotes; the #p… fragment never
   // reaches the server, so it is added here, and again whenever the reader jumps to another paragraph.
   function langLink() {
-    document.querySelectorAll("a.lang").forEach(function (a) {
+    document.querySelectorAll("a.lang, a.version").forEach(function (a) {
       a.setAttribute("href", a.getAttribute("href").split("#")[0] + location.hash);
     });
   }
