@@ -104,9 +104,16 @@ def format_label(doc: DocumentMeta, para: int, sub: str | None = None) -> tuple[
     ('CAC/COSP/WG.4/2019/L.1/Add.1, para. 5', 'CAC/COSP/WG.4/2019/L.1/Add.1，第 5 段')
     >>> format_label(d, 54, "j")
     ('CAC/COSP/WG.4/2019/L.1/Add.1, para. 54 (j)', 'CAC/COSP/WG.4/2019/L.1/Add.1，第 54 段 (j)')
+    >>> format_label(DocumentMeta("x", "f", "CAC/COSP/1", "s", "s", language="fr"), 5)
+    ('CAC/COSP/1, paragraphe 5', 'CAC/COSP/1，第 5 段')
     """
     suffix = f" ({sub})" if sub else ""
-    return f"{doc.ref_en}, para. {para}{suffix}", f"{doc.ref_zh}，第 {para} 段{suffix}"
+    zh = f"{doc.ref_zh}，第 {para} 段{suffix}"
+    if doc.language in _NATIVE_LABEL and doc.language not in ("zh", "en"):
+        # A French, Spanish, Russian or Arabic document is cited as its own language cites it, also
+        # in the English interface ("…, paragraphe 5"); the Chinese interface keeps "第 5 段".
+        return citation_label(doc, para, sub), zh
+    return f"{doc.ref_en}, para. {para}{suffix}", zh
 
 
 # How each UN language cites a paragraph: the abbreviation its documents use, its list separator

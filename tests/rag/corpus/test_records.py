@@ -28,9 +28,10 @@ def test_label_in_each_language(lang, para, sub):
 
 
 def test_english_and_chinese_labels_are_format_labels():
-    for lang in ("en", "fr"):
-        m = meta(lang)
-        assert (citation_label(m, 54, "j", "en"), citation_label(m, 54, "j", "zh")) == format_label(m, 54, "j")
+    m = meta("en")
+    assert (citation_label(m, 54, "j", "en"), citation_label(m, 54, "j", "zh")) == format_label(m, 54, "j")
+    fr = meta("fr")  # cited as French documents cite, whatever the interface; Chinese keeps its own
+    assert format_label(fr, 54, "j") == (citation_label(fr, 54, "j"), citation_label(fr, 54, "j", "zh"))
 
 
 def test_without_symbol_the_short_reference_is_cited():
