@@ -264,9 +264,15 @@ class LibraryRow:
 
 def library_rows(corpus: Corpus, lang: str) -> list[LibraryRow]:
     """Every document of ``corpus`` in corpus order, as the library table shows it in ``lang``."""
+    def ref(d: ParsedDocument) -> str:
+        # Language versions of one symbol are rows of their own, named by their language.
+        if len(corpus.versions(d.doc_id)) < 2:
+            return _ref(d.meta, lang)
+        return f"{_ref(d.meta, lang)} ({LANGUAGE_NAMES.get(d.meta.language, d.meta.language)})"
+
     return [
         LibraryRow(
-            _viewer_url(d.doc_id, lang), _ref(d.meta, lang), _title(d.meta, lang),
+            _viewer_url(d.doc_id, lang), ref(d), _title(d.meta, lang),
             d.meta.date.isoformat() if d.meta.date else "", body_name(d.meta.body, lang), d.meta.session or "",
             len(d.paragraphs), _official(d.meta, lang),
         )

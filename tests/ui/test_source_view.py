@@ -196,3 +196,7 @@ def test_the_viewer_switches_between_language_versions_of_one_symbol(settings):
     assert 'href="/source/wg4-2019-l1-add1-en?lang=zh"' in zh and "语言版本" in zh
     single = render_document(bilingual.document("wg4-report-2017"), "zh", bilingual)
     assert 'class="versions"' not in single
+    from ui.source_view import library_rows
+
+    refs = [r.ref for r in library_rows(bilingual, "en")]
+    assert "CAC/COSP/WG.4/2019/L.1/Add.1 (中文)" in refs and "CAC/COSP/WG.4/2019/L.1/Add.1 (English)" in refs
