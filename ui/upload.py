@@ -49,7 +49,7 @@ from typing import Any
 
 import gradio as gr
 
-from rag.config import ROOT, Settings
+from rag.config import Settings
 from rag.errors import ConfigError, UncacQAError
 from ui.i18n import t
 from ui.render import escape
@@ -168,14 +168,9 @@ def load_engine(settings: Settings) -> EngineLike:
 
 def _added_files(settings: Settings) -> list[str]:
     """The files earlier ``ingest --add`` runs put in the index (its manifest), as recorded."""
-    from embeddings.store import read_manifest
+    from rag.commands.ingest import indexed_additions
 
-    directory = settings.path(settings.index.dir)
-    try:
-        manifest = read_manifest(directory, root=ROOT) or {}
-    except UncacQAError:
-        return []
-    return list((manifest.get("meta") or {}).get("added_files") or [])
+    return indexed_additions(settings.path(settings.index.dir))
 
 
 Progress = Callable[..., Any]
