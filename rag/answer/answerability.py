@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 from rag.answer.question import QuestionAnalysis
 from rag.answer.spans import count_matches, find_spans
-from rag.retrieval.glossary import named_entities
+from rag.retrieval.glossary import entity_names, named_entities
 from rag.retrieval.query import parse_refs
 from rag.text import normalize_for_match, split_sentences
 
@@ -49,7 +49,9 @@ def anchors(question: str) -> list[Anchor]:
     ['meeting 10', '2019']
     """
     refs = parse_refs(question)
-    out = [Anchor(forms[0], tuple(normalize_for_match(f) for f in forms)) for forms in named_entities(question)]
+    # An entity's English names are forms too: an English language version writes "UNODC".
+    out = [Anchor(forms[0], tuple(dict.fromkeys(normalize_for_match(f) for f in entity_names(forms))))
+           for forms in named_entities(question)]
     # Several meetings or years ("2017年和2019年…") are alternatives: a paragraph about any one is on topic.
     if refs.meetings:
         out.append(Anchor(" / ".join(f"meeting {n}" for n in refs.meetings), (), tuple(refs.meeting_patterns())))

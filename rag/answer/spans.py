@@ -128,6 +128,29 @@ def _is_count(text: str, m: re.Match[str]) -> bool:
     return True
 
 
+# Counts and dates as an English (Latin-script) language version writes them: "10 States parties",
+# "six regional workshops", "6 September 2019", "in 2018". Used only on text without Chinese, so the
+# Chinese documents' spans are exactly what they were.
+_HAN = re.compile(r"[\u4e00-\u9fff]")
+_MONTHS = "January|February|March|April|May|June|July|August|September|October|November|December"
+_DATE_EN = re.compile(rf"\b(?:\d{{1,2}}(?:[–-]\d{{1,2}})?\s+(?:{_MONTHS})(?:\s+\d{{4}})?|(?:{_MONTHS})\s+\d{{4}})\b|(?<![/\w])(?:19|20)\d{{2}}(?![/\w])")
+_NUMBER_WORDS = "one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|forty|fifty|hundred"
+_COUNT_EN = re.compile(
+    rf"(?<![\w./])(\d{{1,3}}(?:,\d{{3}})+|\d+|(?i:{_NUMBER_WORDS}))\s+(?!per\b|percent\b|%)([A-Za-z][A-Za-z-]+)"
+)
+_NOT_COUNTED = re.compile(r"(?:para(?:graph)?s?\.?|articles?|resolutions?|decisions?|no\.|of)\s*$", re.I)
+
+
+def _english_spans(text: str, add) -> None:
+    dates = list(_DATE_EN.finditer(text))
+    for m in dates:
+        add("date", m)
+    for m in _COUNT_EN.finditer(text):
+        inside_date = any(d.start() <= m.start() < d.end() for d in dates)
+        if not inside_date and not _NOT_COUNTED.search(text[max(0, m.start() - 12) : m.start()]):
+            add("count", m, m.group(2))
+
+
 @lru_cache(maxsize=65536)
 def find_spans(text: str) -> tuple[Span, ...]:
     """Every typed span of ``text``, in reading order (cached per text: units are reused across questions)."""
@@ -136,14 +159,17 @@ def find_spans(text: str) -> tuple[Span, ...]:
     def add(t: str, m: re.Match[str], measure: str | None = None) -> None:
         out.append(Span(t, m.start(), m.end(), m.group(0).strip(), measure))
 
-    dates = list(_DATE.finditer(text))
-    date_cover = [(m.start(), m.end()) for m in dates]
-    for m in dates:
-        add("date", m)
-    for m in _COUNT.finditer(text):
-        inside_date = any(a <= m.start() < b for a, b in date_cover)
-        if not inside_date and _is_count(text, m):
-            add("count", m, m.group(3))
+    if not _HAN.search(text):
+        _english_spans(text, add)
+    else:
+        dates = list(_DATE.finditer(text))
+        date_cover = [(m.start(), m.end()) for m in dates]
+        for m in dates:
+            add("date", m)
+        for m in _COUNT.finditer(text):
+            inside_date = any(a <= m.start() < b for a, b in date_cover)
+            if not inside_date and _is_count(text, m):
+                add("count", m, m.group(3))
     for rx, t in ((_MONEY, "money"), (_PERCENT, "percent"), (_PERSON, "person"), (_ROLE, "role"),
                   (_REFERENCE, "reference"), (_TITLE, "title"), (_PURPOSE, "purpose"), (_DEFINITION, "definition")):
         for m in rx.finditer(text):
@@ -181,8 +207,11 @@ def count_matches(text: str, measure: str | None, noun: str | None) -> float:
     """How well ``text`` answers "多少<measure><noun>": 1 = a number with that measure and the noun
     within 14 characters ("3 次关于保护举报人和证人的区域会议"), .6 = the measure only, .3 = any count, 0 = none."""
     best = 0.0
+    latin = not _HAN.search(text)
     for s in spans_of(text, "count"):
-        if measure == "" and noun:  # English "how many States": any measure word, the noun must follow
+        if latin:  # an English version: the question's noun is a Chinese term, so any figure may answer
+            best = max(best, 0.6)
+        elif measure == "" and noun:  # English "how many States": any measure word, the noun must follow
             if noun in text[s.end : s.end + 16] or noun == s.measure:  # "9,000 多次" counts times
                 return 1.0
             best = max(best, 0.3)

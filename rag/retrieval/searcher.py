@@ -61,6 +61,9 @@ class HybridSearcher:
             doc_rows.setdefault(c.doc_id, []).append(i)
         self._doc_rows = {d: np.asarray(r) for d, r in doc_rows.items()}
         self._symbol_doc = {d.meta.symbol: d.doc_id for d in corpus.documents if d.meta.symbol}
+        # Documents written in a Latin or Cyrillic or Arabic script: a question in such a language is also
+        # searched by its own words (the stemmer of its language), not only through the glossary.
+        self._own_words = any(d.meta.language != "zh" for d in corpus.documents)
 
     # --- search ---
 
@@ -138,10 +141,14 @@ class HybridSearcher:
         return route
 
     def _bm25_text(self, plan: QueryPlan) -> str:
-        """BM25 searches Chinese words: a Latin-script query is searched through its glossary terms."""
+        """BM25 searches Chinese words: a Latin-script query is searched through its glossary terms, and
+        by its own words when documents in other languages than Chinese are indexed."""
         if plan.script == "zh" or not self.settings.glossary:
             return plan.text
-        return " ".join(translate_terms(plan.text))
+        terms = " ".join(translate_terms(plan.text))
+        # With documents in the question's own language indexed, its words find them directly; in an
+        # all-Chinese corpus (today's) they match nothing, so the query stays as it was.
+        return f"{plan.text} {terms}".strip() if self._own_words else terms
 
     def _row_filter(self, allowed: set[str] | None):
         if allowed is None:

@@ -54,3 +54,10 @@ def test_a_chinese_question_still_quotes_the_chinese_version(bilingual):
     assert not r.refused
     assert all(not c.doc_id.endswith("-en") for c in r.citations)
     assert any(c.doc_id == "wg4-2019-l1-add1" for c in r.citations)
+
+
+def test_english_facts_are_found_in_the_english_version(bilingual):
+    # a count and an organisation named in English ("UNODC"): not refused for want of the Chinese name
+    r = bilingual.ask("How many States parties did UNODC assist in developing anti-corruption policies?")
+    assert not r.refused and "10 States parties" in r.answer
+    assert r.citations[0].doc_id == "wg4-2019-l1-add1-en" and r.citations[0].para == 4

@@ -79,3 +79,14 @@ def test_purpose_and_lists():
 def test_one_as_an_article_is_no_count():
     assert kinds("应一个缔约国的请求，一位代表介绍了情况", "count") == []
     assert kinds("一百多个国家", "count") == ["一百多个"]
+
+
+def test_english_text_has_counts_and_dates_and_chinese_text_is_unchanged():
+    from rag.answer.spans import count_matches, find_spans
+
+    en = "UNODC assisted 10 States parties; six regional workshops were held on 6 September 2019 (see para. 5)."
+    assert [(s.type, s.text) for s in find_spans(en)] == [
+        ("count", "10 States"), ("count", "six regional"), ("date", "6 September 2019")]
+    assert count_matches(en, "", "国") >= 0.5  # an English version answers "how many States"
+    zh = "到 2011 年 5 月 27 日，总共有 28 个会员国提交了这类信息"
+    assert [(s.type, s.text) for s in find_spans(zh)] == [("date", "2011 年 5 月 27 日"), ("count", "28 个")]
