@@ -30,8 +30,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "en": "Ask in Chinese or English, e.g. What has UNODC done to protect whistleblowers?",
     },
     "chat_placeholder": {
-        "zh": "在下方输入问题，或点击示例问题。回答中的每条引文都可点击，打开文件中的原段落。",
-        "en": "Type a question below, or click an example. Every citation in an answer opens its paragraph in the document.",
+        "zh": "在问题框中输入问题，或点击示例问题。回答中的每条引文都可点击，打开文件中的原段落。",
+        "en": "Type a question in the question box, or click an example. Every citation in an answer opens its paragraph in the document.",
     },
     "send": {"zh": "提问", "en": "Ask"},
     "new_chat": {"zh": "新对话", "en": "New conversation"},
