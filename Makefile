@@ -11,7 +11,7 @@ export TRANSFORMERS_OFFLINE := 1
 export GRADIO_ANALYTICS_ENABLED := False
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: run test install index bench eval chromium poppler clean screenshots
+.PHONY: run test install index bench bench-scale eval chromium poppler clean screenshots
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -47,6 +47,11 @@ test: $(STAMP) chromium poppler
 
 bench: index
 	$(BIN)/python -m eval.bench
+
+# The dense index layer on 1k-1M synthetic 384-d vectors, each candidate kind: build, memory, load,
+# latency, recall vs exact (not part of `make test`; ~30 min on 2 cores). Report: eval/reports/scale/.
+bench-scale: $(STAMP)
+	$(BIN)/python -m eval.bench_scale
 
 # The three evaluation sets, each beside the peer pipeline (eval/configs/peer.yaml, its own index):
 # dev (tuned on), held-out and test (never tuned on). Reports land in eval/reports/{current,heldout,test}.

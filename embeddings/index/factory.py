@@ -46,16 +46,18 @@ def create_dense_index(
     """An empty index of the resolved kind, sized for ``n`` vectors of width ``dim``."""
     kind = resolve_kind(kind, n, settings)
     threads = {"build_threads": build_threads, "search_threads": search_threads}
+    codec = {"compression": settings.compression, "pq_m": settings.pq_m}  # flat is exact: never compressed
     if kind == "ivf":
-        return IVFIndex(dim, nlist=suggested_nlist(n), nprobe=settings.ivf_nprobe, **threads)
+        return IVFIndex(dim, nlist=suggested_nlist(n), nprobe=settings.ivf_nprobe, **codec, **threads)
     if kind == "hnsw":
-        return HNSWIndex(dim, m=settings.hnsw_m, ef_search=settings.hnsw_ef_search, **threads)
+        return HNSWIndex(dim, m=settings.hnsw_m, ef_search=settings.hnsw_ef_search, **codec, **threads)
     return FlatIndex(dim, **threads)
 
 
 def load_dense_index(path: str | Path, kind: str, settings: IndexSettings, *, search_threads: int = 1) -> DenseIndex:
     """Read a saved index of concrete ``kind``; the current settings' search parameters (nprobe,
-    efSearch) apply, since they need no rebuild. IndexStateError when the file is unreadable."""
+    efSearch) apply, since they need no rebuild, and so does ``settings.mmap``; the compression is read
+    from the file. IndexStateError when the file is unreadable."""
     if kind not in BACKENDS:
         raise IndexStateError(f"saved index kind {one_of(kind, BACKENDS)}; rebuild it with: uncac-qa ingest --rebuild")
-    return BACKENDS[kind].load(path, search_threads=search_threads, **_search_params(kind, settings))
+    return BACKENDS[kind].load(path, search_threads=search_threads, mmap=settings.mmap, **_search_params(kind, settings))

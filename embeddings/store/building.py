@@ -211,6 +211,7 @@ def build_index(
                 "kind": dense.kind,
                 "config": index.model_dump(mode="json", exclude={"dir"}),
                 **({"nlist": int(dense.nlist)} if hasattr(dense, "nlist") else {}),
+                "compression": getattr(dense, "compression", "none"),  # what the file holds (flat: none)
             },
             "bm25": {"field": BM25_FIELD, "tokenizer": TOKENIZER_VERSION, "k1": index.bm25_k1, "b": index.bm25_b},
             "chunking": dict(chunking or {}),

@@ -97,6 +97,12 @@ class LoadedIndex(Generic[R]):
                 reasons.append(f"index kind is {self.kind!r}, the config asks for {want!r}")
             elif want == "hnsw" and self.manifest["index"]["config"].get("hnsw_m") != index.hnsw_m:
                 reasons.append(f"hnsw_m changed to {index.hnsw_m}")
+            if want == self.kind != "flat":  # flat is exact whatever the compression setting says
+                built_with = self.manifest["index"].get("compression", "none")  # none before it was a setting
+                if built_with != index.compression:
+                    reasons.append(f"compression changed from {built_with!r} to {index.compression!r}")
+                elif index.compression == "pq" and self.manifest["index"]["config"].get("pq_m") != index.pq_m:
+                    reasons.append(f"pq_m changed to {index.pq_m}")
             built = self.manifest.get("bm25") or {}
             for key, value in (("k1", index.bm25_k1), ("b", index.bm25_b)):
                 if built.get(key, _BM25_DEFAULTS[key]) != value:  # indexes built before these were fields used the defaults
