@@ -209,6 +209,24 @@ BODY_NAMES: dict[str, dict[str, str]] = {
 }
 
 
+# The six UN languages: each one's own name (the viewer's version switch) and its name in each
+# interface language (the sources panel's "Chinese version").
+NATIVE_NAMES = {"zh": "中文", "en": "English", "fr": "Français", "es": "Español", "ru": "Русский", "ar": "العربية"}
+LANGUAGE_NAMES = {
+    "zh": {"zh": "中文", "en": "Chinese"}, "en": {"zh": "英文", "en": "English"}, "fr": {"zh": "法文", "en": "French"},
+    "es": {"zh": "西班牙文", "en": "Spanish"}, "ru": {"zh": "俄文", "en": "Russian"}, "ar": {"zh": "阿拉伯文", "en": "Arabic"},
+}
+
+
+def language_name(code: str, lang: str) -> str:
+    """A document language's name in interface language ``lang``; an unknown code as it is.
+
+    >>> language_name("fr", "zh"), language_name("fr", "en"), language_name("xx", "en")
+    ('法文', 'French', 'xx')
+    """
+    return LANGUAGE_NAMES.get(code, {}).get(lang, code)
+
+
 def body_name(code: str | None, lang: str) -> str:
     """A body's name with its code, as a delegate reads it: "预防腐败问题工作组 (WG.4)"; an unknown code as it is.
 

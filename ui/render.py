@@ -22,7 +22,7 @@ from rag.request import Filters
 from rag.result import AnswerResult, AnswerSentence, Retrieved
 from rag.retrieval.scope import allowed_docs
 from ui.doc_text import plain
-from ui.i18n import body_name, t
+from ui.i18n import body_name, language_name, t
 
 # HTML- and Markdown-active characters become numeric entities, in one pass: a browser shows the
 # character, neither HTML nor Markdown sees syntax.
@@ -320,12 +320,6 @@ def _card(
     return f'<div class="src-card"><div class="src-head">{head}</div>{meta_html}{extra}{text_html}{versions}</div>'
 
 
-LANGUAGE_NAMES = {
-    "zh": {"zh": "中文", "en": "Chinese"}, "en": {"zh": "英文", "en": "English"}, "fr": {"zh": "法文", "en": "French"},
-    "es": {"zh": "西班牙文", "en": "Spanish"}, "ru": {"zh": "俄文", "en": "Russian"}, "ar": {"zh": "阿拉伯文", "en": "Arabic"},
-}
-
-
 def _other_versions(corpus: Corpus | None, p: Paragraph, lang: str) -> str:
     """The same paragraph in the document's other language versions (same symbol, same number), shown
     under the quoted one: an English answer quotes the English text, and the Chinese stands beside it."""
@@ -336,7 +330,7 @@ def _other_versions(corpus: Corpus | None, p: Paragraph, lang: str) -> str:
         other = corpus.paragraph(doc_id, p.para) if doc_id != p.doc_id else None
         if other is None:
             continue
-        name = LANGUAGE_NAMES.get(version_lang, {}).get(lang, version_lang)
+        name = language_name(version_lang, lang)
         title = escape(t("other_version", lang, language=name))
         href = highlight_url(doc_id, p.para, None, (), lang)
         out.append(

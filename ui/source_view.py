@@ -42,7 +42,7 @@ from rag.corpus.parser import ParsedDocument
 from rag.corpus.records import DocumentMeta, Footnote, Paragraph, anchor
 from rag.errors import QueryError
 from ui.doc_text import runs
-from ui.i18n import LANGS, body_name, t
+from ui.i18n import LANGS, NATIVE_NAMES, body_name, t
 from ui.render import safe_href
 
 _SUB_LINE = re.compile(r"^[(（]([^()（）\s]{1,3})[)）]\s*")
@@ -268,7 +268,7 @@ def library_rows(corpus: Corpus, lang: str) -> list[LibraryRow]:
         # Language versions of one symbol are rows of their own, named by their language.
         if len(corpus.versions(d.doc_id)) < 2:
             return _ref(d.meta, lang)
-        return f"{_ref(d.meta, lang)} ({LANGUAGE_NAMES.get(d.meta.language, d.meta.language)})"
+        return f"{_ref(d.meta, lang)} ({NATIVE_NAMES.get(d.meta.language, d.meta.language)})"
 
     return [
         LibraryRow(
@@ -352,9 +352,6 @@ class VersionLink:
     current: bool
 
 
-LANGUAGE_NAMES = {"zh": "中文", "en": "English", "fr": "Français", "es": "Español", "ru": "Русский", "ar": "العربية"}
-
-
 def version_links(corpus: Corpus | None, doc_id: str, lang: str, hl: Sequence[str] = ()) -> list[VersionLink]:
     """The document's language versions (same symbol, same paragraph numbers), each linked to its own
     page in interface language ``lang``; empty when the document has one version. The page script
@@ -369,7 +366,7 @@ def version_links(corpus: Corpus | None, doc_id: str, lang: str, hl: Sequence[st
     if len(versions) < 2:
         return []
     query = urlencode([("lang", lang)] + [("hl", q) for q in hl])
-    return [VersionLink(ln, LANGUAGE_NAMES.get(ln, ln), f"/source/{other}?{query}", other == doc_id)
+    return [VersionLink(ln, NATIVE_NAMES.get(ln, ln), f"/source/{other}?{query}", other == doc_id)
             for ln, other in sorted(versions.items(), key=lambda kv: kv[0] != "zh")]
 
 
