@@ -44,12 +44,12 @@ def in_language(ranked: list[tuple[tuple[str, int], float]], corpus: Corpus, lan
     With one language version per document (today's corpus) nothing moves: every paragraph keeps its
     place. A delegate asking in English reads the English official text before a Chinese paragraph.
     """
+    if not corpus.has_versions:
+        return list(ranked)
     best: dict[tuple[str, int], float] = {}
     for key, score in ranked:
         key = corpus.in_language(key, language)
         best[key] = max(score, best.get(key, score))
-    if all(corpus.versions(d) == {corpus.meta(d).language: d} for d, _ in best):
-        return list(best.items())
     own = [(k, v) for k, v in best.items() if corpus.meta(k[0]).language == language]
     return own + [(k, v) for k, v in best.items() if corpus.meta(k[0]).language != language]
 

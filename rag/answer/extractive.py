@@ -39,7 +39,7 @@ from rag.answer.question import QuestionAnalysis, QuestionPart, analyze
 from rag.answer.spans import count_matches, enumeration, find_spans
 from rag.answer.units import Unit
 from rag.config import ReaderSettings
-from rag.retrieval.glossary import entity_names, named_entities, translate_terms
+from rag.retrieval.glossary import mentions_entity, named_entities, translate_terms
 from rag.retrieval.query import parse_refs, year_pattern
 
 _Q_STOP = set("什么哪些如何是否怎样为何关于有关的了吗呢和与及在对工作组") | {"?", "？"}
@@ -148,8 +148,6 @@ class Scored:
         return s + (weights.list_weight * enumerates(self.unit) if listing else 0.0)
 
 
-_HAN = re.compile(r"[\u4e00-\u9fff]")
-
 
 class ExtractiveAnswerer(Answerer):
     name = "extractive"
@@ -181,12 +179,7 @@ class ExtractiveAnswerer(Answerer):
             if any(q in u.text for q in analysis.quoted):
                 base += w.type_weight  # "“透明度队”是什么": the sentence that names it
             if entities:  # "What did UNODC do…" is not answered by a paragraph about the EU
-                text = src.paragraph.text
-                if not _HAN.search(text):  # an English version names it in English ("UNODC")
-                    low = text.lower()
-                    missing = sum(not any(f.lower() in low for f in entity_names(forms)) for forms in entities)
-                else:
-                    missing = sum(not any(f in text for f in forms) for forms in entities)
+                missing = sum(not mentions_entity(forms, src.paragraph.text) for forms in entities)
                 base -= w.type_weight * missing / len(entities)
             if (u.para, u.sub) in named_subs:
                 base += w.named_sub_factor * w.type_weight  # "para. 54 (e)" names the unit itself

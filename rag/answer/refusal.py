@@ -35,12 +35,11 @@ from rag.answer.answerability import missing_types
 from rag.answer.question import analyze, quoted_terms
 from rag.config import AnswerSettings
 from rag.corpus.loader import Corpus
-from rag.retrieval.glossary import entity_names, named_entities
+from rag.retrieval.glossary import mentions_entity, named_entities
 from rag.retrieval.query import QueryRefs, parse_refs
-from rag.text import normalize_for_match
+from rag.text import normalize_for_match, script_of
 
 
-_HAN = re.compile(r"[\u4e00-\u9fff]")
 _QUESTION_WORD = re.compile(r"哪|何|什么|几|多少|谁|怎|吗|呢|是否|如何|为什么|分别|有关|关于")
 
 
@@ -170,9 +169,8 @@ class RefusalPolicy:
             evidence_text = "\n".join(t for _d, t in top) + "\n" + "\n".join(self._meta.get(d, "") for d in dict.fromkeys(d for d, _t in top))
             # An English version names the organisation in English ("UNODC"): its paragraphs are searched
             # for the English names too (Chinese paragraphs only for the Chinese forms, as before).
-            latin = "\n".join(t for _d, t in top if not _HAN.search(t)).lower()
             absent = [forms for forms in named_entities(question) if not any(f in evidence_text for f in forms)
-                      and not (latin and any(n.lower() in latin for n in entity_names(forms)))]
+                      and not any(mentions_entity(forms, t) for _d, t in top if script_of(t) != "zh")]
             if absent:
                 return Decision(True, f"none of the nearest paragraphs mentions {', '.join(f[0] for f in absent)}",
                                 f"最接近的段落都没有提到{'、'.join(f[0] for f in absent)}。",

@@ -13,16 +13,14 @@ web interface is ``ui.render``; this module has no markup.)
 
 from __future__ import annotations
 
-import re
-
 from collections.abc import Sequence
 
 from rag.answer.english import english_facts
 from rag.answer.question import analyze
 from rag.corpus.records import Citation
 from rag.result import REFUSAL, AnswerSentence, Retrieved
+from rag.text import script_of
 
-_HAN = re.compile(r"[\u4e00-\u9fff]")
 EN_FRAME = ("The documents state (names, numbers and dates in English; each sentence quoted in the original Chinese, "
             "which this offline assistant does not translate):")
 UNSUPPORTED_MARK = {"zh": "（无出处，未经文件证实）", "en": " (unsupported: no source found)"}
@@ -41,7 +39,7 @@ def answer_text(sentences: Sequence[AnswerSentence], citations: Sequence[Citatio
         return "\n".join(lines)
     # An English question answered from Chinese sentences: framed, quoted, the facts in English first.
     # From an English version's own paragraphs the sentences are simply the answer.
-    quote = lang == "en" and backend == "extractive" and any(_HAN.search(x.text) for x in sentences)
+    quote = lang == "en" and backend == "extractive" and any(script_of(x.text) == "zh" for x in sentences)
     lines = [EN_FRAME] if quote else []
     types = analyze(question).types if quote and question else frozenset()
     for x in sentences:

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from rag.retrieval.glossary import load_glossary
+from rag.text import script_of
 
 #: Chinese measure words that follow a counted number ("28 个会员国", "3 次会议", "162 名专家").
 MEASURES = "个名项起次家份位笔所届期条步种类国批场轮座部本门"
@@ -131,7 +132,6 @@ def _is_count(text: str, m: re.Match[str]) -> bool:
 # Counts and dates as an English (Latin-script) language version writes them: "10 States parties",
 # "six regional workshops", "6 September 2019", "in 2018". Used only on text without Chinese, so the
 # Chinese documents' spans are exactly what they were.
-_HAN = re.compile(r"[\u4e00-\u9fff]")
 _MONTHS = "January|February|March|April|May|June|July|August|September|October|November|December"
 _DATE_EN = re.compile(rf"\b(?:\d{{1,2}}(?:[–-]\d{{1,2}})?\s+(?:{_MONTHS})(?:\s+\d{{4}})?|(?:{_MONTHS})\s+\d{{4}})\b|(?<![/\w])(?:19|20)\d{{2}}(?![/\w])")
 _NUMBER_WORDS = "one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|forty|fifty|hundred"
@@ -159,7 +159,7 @@ def find_spans(text: str) -> tuple[Span, ...]:
     def add(t: str, m: re.Match[str], measure: str | None = None) -> None:
         out.append(Span(t, m.start(), m.end(), m.group(0).strip(), measure))
 
-    if not _HAN.search(text):
+    if script_of(text) != "zh":
         _english_spans(text, add)
     else:
         dates = list(_DATE.finditer(text))
@@ -207,7 +207,7 @@ def count_matches(text: str, measure: str | None, noun: str | None) -> float:
     """How well ``text`` answers "多少<measure><noun>": 1 = a number with that measure and the noun
     within 14 characters ("3 次关于保护举报人和证人的区域会议"), .6 = the measure only, .3 = any count, 0 = none."""
     best = 0.0
-    latin = not _HAN.search(text)
+    latin = script_of(text) != "zh"
     for s in spans_of(text, "count"):
         if latin:  # an English version: the question's noun is a Chinese term, so any figure may answer
             best = max(best, 0.6)

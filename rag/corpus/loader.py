@@ -96,6 +96,11 @@ class Corpus:
             return {meta.language: doc_id}
         return dict(self._versions[meta.symbol])
 
+    @property
+    def has_versions(self) -> bool:
+        """Whether any document has more than one language version (today's corpus: none)."""
+        return bool(self._version_of)
+
     def in_language(self, key: tuple[str, int], lang: str) -> tuple[str, int]:
         """The same paragraph in the ``lang`` version of its document when that version is indexed and
         has it, else ``key`` itself: an English question quotes the English official paragraph, with

@@ -20,6 +20,8 @@ from pathlib import Path
 
 import yaml
 
+from rag.text import script_of
+
 GLOSSARY_FILE = Path(__file__).with_name("glossary_en_zh.yaml")
 ENTITY_SECTIONS = ("organizations", "places")
 
@@ -85,6 +87,19 @@ def entity_names(forms: tuple[str, ...]) -> tuple[str, ...]:
     """
     g = load_glossary()
     return forms + tuple(k for k, v in g.zh.items() if v == forms and k in g.entities)
+
+
+def mentions_entity(forms: tuple[str, ...], text: str) -> bool:
+    """Whether ``text`` names the entity: a Chinese text by its accepted Chinese forms, any other text
+    (an English language version) by its names in any case ("UNODC").
+
+    >>> mentions_entity(("毒品和犯罪问题办公室",), "UNODC assisted 10 States"), mentions_entity(("欧洲联盟",), "UNODC")
+    (True, False)
+    """
+    if script_of(text) == "zh":
+        return any(f in text for f in forms)
+    low = text.lower()
+    return any(n.lower() in low for n in entity_names(forms))
 
 
 @lru_cache(maxsize=4096)
