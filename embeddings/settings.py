@@ -86,6 +86,12 @@ class IndexSettings(_Closed):
         description="Memory-map the dense index on load (faiss IO_FLAG_MMAP): loads without reading the file "
         "into the heap; its pages come from the OS page cache, shared by processes serving the same index.",
     )
+    filter_exact_max: int = Field(
+        20_000, ge=0,
+        description="A document-filtered dense search over at most this many chunks is exact (a product with "
+        "their stored vectors, ~3 ms at 20,000); above it the ANN index searches with the filter as an "
+        "IDSelector, and falls back to exact when that finds fewer hits than asked.",
+    )
     bm25_k1: float = Field(
         1.5, gt=0, description="BM25 term-frequency saturation (Lucene variant; 1.2-2 is usual); baked into the index at build time."
     )

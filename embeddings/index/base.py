@@ -16,6 +16,7 @@ Example::
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from pathlib import Path
 from typing import ClassVar
 
@@ -68,12 +69,16 @@ class DenseIndex(ABC):
         if len(arr):
             self._add(arr)
 
-    def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    def search(self, queries: np.ndarray, k: int,
+               subsets: Sequence[np.ndarray | None] | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Top-``k`` neighbours of each query row by inner product.
 
         Args:
             queries: (q, dim) float32 unit vectors.
             k: hits per query (>= 1); more than ``ntotal`` is allowed and padded.
+            subsets: per query, the ids it may return (an int array; None = all): the filter is applied
+                inside the search (a FAISS ``IDSelector``), so a selective filter still gets ``k`` hits
+                when ``k`` allowed vectors exist, where filtering a top-k afterwards would return few or none.
 
         Returns:
             ``(scores, ids)``: (q, k) float32 best first, and (q, k) int64 with -1 (score -inf) padding.
@@ -82,15 +87,30 @@ class DenseIndex(ABC):
             raise ValueError(f"k must be a positive integer, got {k!r}")
         k = int(k)
         q = as_matrix(queries, self.dim, "queries")
+        if subsets is not None and len(subsets) != len(q):
+            raise ValueError(f"{len(subsets)} id subsets for {len(q)} queries")
         scores = np.full((len(q), k), -np.inf, dtype=np.float32)
         ids = np.full((len(q), k), -1, dtype=np.int64)
         kk = min(k, self.ntotal)
-        if len(q) and kk:
-            s, i = self._search(q, kk)
-            i = np.asarray(i, dtype=np.int64)
-            scores[:, :kk] = np.where(i >= 0, s, -np.inf)
-            ids[:, :kk] = i
+        if not (len(q) and kk):
+            return scores, ids
+        whole = [i for i in range(len(q)) if subsets is None or subsets[i] is None]
+        if whole:
+            s, i = self._search(q[whole] if len(whole) < len(q) else q, kk)
+            self._fill(scores, ids, whole, s, i, kk)
+        for row in (i for i in range(len(q)) if subsets is not None and subsets[i] is not None):
+            allowed = np.asarray(subsets[row], dtype=np.int64)
+            n = min(kk, len(allowed))
+            if n:
+                s, i = self._search_in(q[row : row + 1], n, allowed)
+                self._fill(scores, ids, [row], s, i, n)
         return scores, ids
+
+    @staticmethod
+    def _fill(scores: np.ndarray, ids: np.ndarray, rows: list[int], s, i, kk: int) -> None:
+        i = np.asarray(i, dtype=np.int64)
+        scores[rows, :kk] = np.where(i >= 0, s, -np.inf)
+        ids[rows, :kk] = i
 
     def save(self, path: str | Path) -> None:
         """Write the index to one file (the caller makes the directory swap atomic)."""
@@ -109,6 +129,11 @@ class DenseIndex(ABC):
     @abstractmethod
     def _search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """Search a non-empty validated batch with 1 <= k <= ntotal; may return -1 ids."""
+
+    @abstractmethod
+    def _search_in(self, query: np.ndarray, k: int, allowed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Search one validated query (1, dim) among the ids in ``allowed`` (non-empty, valid ids);
+        1 <= k <= len(allowed); may return -1 ids (an approximate index can miss allowed vectors)."""
 
     @abstractmethod
     def _save(self, path: Path) -> None: ...

@@ -90,6 +90,20 @@ class FaissIndex(DenseIndex):
         faiss.omp_set_num_threads(self.search_threads)
         return self._index.search(queries, k)
 
+    def _search_in(self, query: np.ndarray, k: int, allowed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        # A bitmap selector costs ntotal/8 bytes whatever the filter's size (a doc filter at 1M rows:
+        # 125 KB, ~0.1 ms); faiss reads it through a raw pointer, so the array must outlive the search.
+        mask = np.zeros(self.ntotal, dtype=bool)
+        mask[allowed] = True
+        bitmap = np.packbits(mask, bitorder="little")
+        selector = faiss.IDSelectorBitmap(self.ntotal, faiss.swig_ptr(bitmap))
+        faiss.omp_set_num_threads(self.search_threads)
+        return self._index.search(query, k, params=self._params(selector, k))
+
+    def _params(self, selector: faiss.IDSelector, k: int) -> faiss.SearchParameters:
+        """Search parameters carrying ``selector`` (and the backend's own search-time knobs)."""
+        return faiss.SearchParameters(sel=selector)
+
     def _save(self, path: Path) -> None:
         faiss.write_index(self._index, str(path))
 
@@ -206,6 +220,9 @@ class IVFIndex(FaissIndex):
         super()._set_params(**rest)
         self.nprobe = nprobe
 
+    def _params(self, selector: faiss.IDSelector, k: int) -> faiss.SearchParameters:
+        return faiss.SearchParametersIVF(sel=selector, nprobe=self._index.nprobe)
+
     @classmethod
     def _load(cls, path: Path, **params) -> "IVFIndex":
         obj = super()._load(path, **params)
@@ -263,6 +280,9 @@ class HNSWIndex(FaissIndex):
     def _set_params(self, ef_search: int = 128, **rest) -> None:
         super()._set_params(**rest)
         self.ef_search = ef_search
+
+    def _params(self, selector: faiss.IDSelector, k: int) -> faiss.SearchParameters:
+        return faiss.SearchParametersHNSW(sel=selector, efSearch=max(k, self.ef_search))
 
     @classmethod
     def _load(cls, path: Path, **params) -> "HNSWIndex":

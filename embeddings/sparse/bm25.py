@@ -149,26 +149,38 @@ class BM25Index:
         return self.n_docs
 
     def search(self, queries: Sequence[str], k: int,
-               languages: Sequence[str | None] | None = None) -> list[list[tuple[int, float]]]:
+               languages: Sequence[str | None] | None = None,
+               masks: Sequence[np.ndarray | None] | None = None) -> list[list[tuple[int, float]]]:
         """Best ``k`` documents of each query as ``(id, score)``, best first, score > 0 only.
 
         Each query is tokenised in its language (``languages``, else guessed from its text), so a French
         question meets French paragraphs' stems. A query none of whose tokens occurs in the corpus gets
-        an empty list.
+        an empty list. ``masks``: per query a boolean array over the documents (None = all), applied to
+        the scores before the top-k is taken (bm25s' ``weight_mask``), so a filter never empties the list
+        while allowed matches exist.
         """
         if isinstance(queries, str):
             raise TypeError("search() takes a list of queries, not a single string: wrap it as [query]")
         if isinstance(k, bool) or not isinstance(k, int) or k < 1:
             raise ValueError(f"k must be a positive integer, got {k!r}")
-        return [self._search_one(tokens, k) for tokens in tokenize(queries, languages)]
+        if masks is None:
+            masks = [None] * len(queries)
+        elif len(masks) != len(queries):
+            raise ValueError(f"{len(masks)} masks for {len(queries)} queries")
+        for m in masks:
+            if m is not None and (np.shape(m) != (self.n_docs,) or np.asarray(m).dtype != bool):
+                raise ValueError(f"a mask must be a boolean array of {self.n_docs} entries, got {np.asarray(m).dtype} {np.shape(m)}")
+        return [self._search_one(tokens, k, m) for tokens, m in zip(tokenize(queries, languages), masks)]
 
-    def _search_one(self, tokens: list[str], k: int) -> list[tuple[int, float]]:
+    def _search_one(self, tokens: list[str], k: int, mask: np.ndarray | None = None) -> list[tuple[int, float]]:
         if not self.n_docs:
             return []
         ids = self._model.get_tokens_ids([t for t in tokens if t])
         if not ids:
             return []
         scores = np.asarray(self._model.get_scores_from_ids(ids), dtype=np.float32)
+        if mask is not None:
+            scores = np.where(mask, scores, 0.0)
         hits = np.flatnonzero(scores > 0)
         if len(hits) > k:
             hits = hits[np.argpartition(-scores[hits], k - 1)[:k]]

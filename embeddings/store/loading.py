@@ -28,6 +28,7 @@ from embeddings.errors import IndexStateError
 from embeddings.index.base import DenseIndex
 from embeddings.index.factory import load_dense_index, resolve_kind
 from embeddings.records import IndexRecord, text_hash
+from embeddings.search_index import DocScope, scopes
 from embeddings.settings import EmbeddingsSettings, IndexSettings
 from embeddings.sparse.bm25 import BM25Index
 from embeddings.store.layout import (
@@ -58,8 +59,16 @@ class LoadedIndex(Generic[R]):
     bm25: BM25Index
     _positions: dict[str, int] = field(init=False, repr=False)
 
+    #: Filtered dense searches over at most this many chunks are exact (``index.filter_exact_max``).
+    filter_exact_max: int = IndexSettings.model_fields["filter_exact_max"].default
+    _doc_rows: dict[str, np.ndarray] = field(init=False, repr=False)
+
     def __post_init__(self) -> None:
         self._positions = {c.id: i for i, c in enumerate(self.chunks)}
+        doc_rows: dict[str, list[int]] = {}
+        for i, c in enumerate(self.chunks):
+            doc_rows.setdefault(c.doc_id, []).append(i)
+        self._doc_rows = {d: np.asarray(r, dtype=np.int64) for d, r in doc_rows.items()}
 
     @property
     def kind(self) -> str:
@@ -69,14 +78,60 @@ class LoadedIndex(Generic[R]):
         """Row of the chunk with this id, or None."""
         return self._positions.get(chunk_id)
 
-    def search_dense(self, qvecs: np.ndarray, k: int) -> list[list[tuple[int, float]]]:
-        """Top-``k`` chunks by cosine for each query vector row: ``[(chunk_index, score), ...]``."""
-        scores, ids = self.dense.search(qvecs, k)
-        return [[(i, s) for i, s in zip(irow, srow) if i >= 0] for irow, srow in zip(ids.tolist(), scores.tolist())]
+    def rows_of_docs(self, docs: frozenset[str]) -> np.ndarray:
+        """Sorted rows of the chunks of ``docs`` (unknown ids hold none)."""
+        parts = [self._doc_rows[d] for d in docs if d in self._doc_rows]
+        return np.sort(np.concatenate(parts)) if parts else np.zeros(0, dtype=np.int64)
 
-    def search_bm25(self, queries: Sequence[str], k: int) -> list[list[tuple[int, float]]]:
-        """Top-``k`` chunks by BM25 for each query text (empty list when no query word is indexed)."""
-        return self.bm25.search(queries, k)
+    def vectors_of(self, rows: Sequence[int]) -> np.ndarray:
+        """The stored unit vectors of ``rows``, (len(rows), dim) float32."""
+        return np.asarray(self.vectors[np.asarray(rows, dtype=np.int64)], dtype=np.float32)
+
+    def search_dense(self, qvecs: np.ndarray, k: int,
+                     docs: Sequence[DocScope] | None = None) -> list[list[tuple[int, float]]]:
+        """Top-``k`` chunks by cosine for each query vector row, only from its ``docs`` (None = all):
+        ``[(chunk_index, score), ...]``.
+
+        A filter over few chunks (``index.filter_exact_max``) is searched exactly among their vectors;
+        a larger one goes into the ANN search as an ID selector, and is searched exactly when the
+        approximate search finds fewer than ``k`` of them (an IVF list or graph region they are rare in).
+        """
+        scope = scopes(docs, len(qvecs))
+        allowed = [None if d is None else self.rows_of_docs(d) for d in scope]
+        limit = self.filter_exact_max
+        ann = [a if a is None or len(a) > limit else None for a in allowed]
+        ann_rows = [i for i, a in enumerate(allowed) if a is None or len(a) > limit]
+        out: list[list[tuple[int, float]]] = [[] for _ in scope]
+        if ann_rows:
+            q = np.asarray(qvecs)[ann_rows]
+            scores, ids = self.dense.search(q, k, subsets=[ann[i] for i in ann_rows] if any(ann[i] is not None for i in ann_rows) else None)
+            for j, i in enumerate(ann_rows):
+                out[i] = [(r, s) for r, s in zip(ids[j].tolist(), scores[j].tolist()) if r >= 0]
+        for i, a in enumerate(allowed):
+            if a is not None and (len(a) <= limit or (len(out[i]) < min(k, len(a)) and not self.dense.exact)):
+                out[i] = self._exact(np.asarray(qvecs)[i], a, k)
+        return out
+
+    def _exact(self, qvec: np.ndarray, rows: np.ndarray, k: int) -> list[tuple[int, float]]:
+        if not len(rows):
+            return []
+        sims = self.vectors_of(rows) @ np.asarray(qvec, dtype=np.float32)
+        top = np.argsort(-sims, kind="stable")[:k]
+        return [(int(rows[j]), float(sims[j])) for j in top]
+
+    def search_bm25(self, queries: Sequence[str], k: int,
+                    docs: Sequence[DocScope] | None = None) -> list[list[tuple[int, float]]]:
+        """Top-``k`` chunks by BM25 for each query text, only from its ``docs`` (a mask over the scores);
+        an empty list when no query word is indexed."""
+        masks = []
+        for d in scopes(docs, len(queries)):
+            if d is None:
+                masks.append(None)
+                continue
+            mask = np.zeros(len(self.bm25), dtype=bool)
+            mask[self.rows_of_docs(d)] = True
+            masks.append(mask)
+        return self.bm25.search(queries, k, masks=masks)
 
     def stale_reasons(self, chunks: Sequence[IndexRecord], index: IndexSettings | None = None) -> list[str]:
         """Why this index does not serve ``chunks`` (and, if given, the ``index`` settings) as built now;
@@ -208,4 +263,4 @@ def load_index(
         raise corrupted(where, f"counts disagree: {counts}, expected {n} of dim {dim}")
     if [c.id for c in chunks] != ids:
         raise corrupted(where, f"{CHUNKS} does not hold the chunks the manifest lists")
-    return LoadedIndex(source, manifest, chunks, vectors, dense, bm25)
+    return LoadedIndex(source, manifest, chunks, vectors, dense, bm25, filter_exact_max=index.filter_exact_max)

@@ -9,6 +9,7 @@ import math
 from collections import Counter
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from embeddings.errors import IndexStateError
@@ -199,3 +200,19 @@ def test_question_finds_its_paragraph_in_its_language(five_languages, lang, ques
     if lang in ("ar", "ru"):  # another script: no stem in common with the Latin-script versions
         assert all(rows[i][0] == lang for i, _ in hits)
     assert guessed.search([question], k=3)[0] == hits  # guessing each paragraph's language agrees
+
+
+def test_masks_filter_inside_the_search_like_filtering_all_matches(bm25):
+    """A mask gives the best k among the allowed documents: the same as ranking every match and keeping
+    the allowed ones (the oracle), never fewer because the top-k was taken first."""
+    n = len(bm25)
+    queries = ["资产申报", "whistleblower protection", "举报人保护"]
+    everything = bm25.search(queries, n)
+    for allowed in ({0}, {1, 3}, set(range(n)) - {0}):
+        mask = np.zeros(n, dtype=bool)
+        mask[sorted(allowed)] = True
+        got = bm25.search(queries, 1, masks=[mask] * len(queries))
+        for hits, full in zip(got, everything):
+            assert hits == [h for h in full if h[0] in allowed][:1]
+    with pytest.raises(ValueError, match="boolean array of"):
+        bm25.search(["x"], 1, masks=[np.ones(n + 1, dtype=bool)])
