@@ -20,7 +20,7 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 
 def default_cache_dir() -> Path:
@@ -62,7 +62,85 @@ class EmbeddingsSettings(_Closed):
         return self.cache_dir or default_cache_dir()
 
 
+def check_milvus_uri(uri: str) -> str:
+    """``uri`` if it names a Milvus Lite file (a path ending in ``.db``) or a server (``http(s)://host[:port]``).
+
+    >>> check_milvus_uri("http://milvus:19530")
+    'http://milvus:19530'
+    >>> check_milvus_uri("data/milvus")
+    Traceback (most recent call last):
+    ...
+    ValueError: milvus_uri 'data/milvus' is neither a Milvus Lite file (a path ending in .db) nor a server (http://host:19530 or https://...)
+    """
+    from urllib.parse import urlsplit
+
+    bad = ValueError(f"milvus_uri {uri!r} is neither a Milvus Lite file (a path ending in .db) nor a server "
+                     "(http://host:19530 or https://...)")
+    if "://" in uri:
+        parts = urlsplit(uri)
+        try:
+            parts.port  # noqa: B018 - raises on a port that is not a number
+        except ValueError:
+            raise bad from None
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise bad
+        return uri
+    if not uri.endswith(".db") or uri.strip() != uri or len(uri) <= 3:
+        raise bad
+    return uri
+
+
 class IndexSettings(_Closed):
+    backend: Literal["faiss", "milvus"] = Field(
+        "faiss",
+        description="What holds and searches the index: 'faiss' the embedded FAISS + BM25 directory at dir; "
+        "'milvus' a Milvus collection at milvus_uri (Milvus Lite for a .db file, a Milvus server or cluster "
+        "for http://host:19530), dense and full-text BM25 search in Milvus.",
+    )
+    milvus_uri: str = Field(
+        "data/milvus.db",
+        description="Where the Milvus backend's collections live: a path ending in .db is a Milvus Lite file "
+        "(embedded, one process; relative to the project root), http(s)://host:19530 a Milvus standalone or "
+        "cluster (no local file needed: the manifest is stored in Milvus).",
+    )
+    milvus_collection: str = Field(
+        "uncac_qa", pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,200}$",
+        description="Name the served collection is reached by (an alias on a server, the manifest's 'live' "
+        "entry everywhere); each build writes a new collection <name>_<time> and switches to it when complete.",
+    )
+    milvus_index_type: Literal["auto", "FLAT", "HNSW", "IVF_FLAT", "IVF_SQ8"] = Field(
+        "auto",
+        description="Milvus dense index: 'auto' is FLAT (exact) up to flat_max chunks and HNSW (hnsw_m, "
+        "hnsw_ef_search) above; IVF_FLAT/IVF_SQ8 use ivf_nprobe and 4*sqrt(n) lists. Baked into the collection.",
+    )
+    milvus_consistency: Literal["Strong", "Bounded", "Session", "Eventually"] = Field(
+        "Strong",
+        description="Milvus consistency level of the collection: 'Strong' reads every finished insert (an "
+        "index is written once per build, so the cost is small); 'Bounded' is faster on a busy cluster.",
+    )
+    milvus_shards: int = Field(
+        1, ge=1, le=64, description="num_shards when a build creates its collection on a server (write "
+        "parallelism across data nodes); Milvus Lite has one."
+    )
+    milvus_replicas: int = Field(
+        1, ge=1, le=64, description="In-memory replicas a server loads the collection with (replica_number: query "
+        "throughput and availability across query nodes); Milvus Lite has one."
+    )
+    milvus_analyzer: Literal["jieba", "multi"] = Field(
+        "jieba",
+        description="How Milvus full-text search splits text: 'jieba' one jieba analyzer (lowercased) for every "
+        "row and question; 'multi' per row by its language (jieba for zh, Milvus' English/standard analyzers "
+        "for the others) and per question by its guessed language, which needs a server: Milvus Lite 3.2 does "
+        "not analyse the question with the named analyzer.",
+    )
+    milvus_token_env: str = Field(
+        "MILVUS_TOKEN", description="Environment variable holding the server's token ('user:password' or an API "
+        "key); unset = no authentication. Never put the token itself in config.yaml."
+    )
+    milvus_timeout_s: float = Field(
+        10.0, gt=0, le=600, description="Seconds to wait for a Milvus server to answer before the index is "
+        "reported unreachable."
+    )
     dir: Path = Field(Path("data/index"), description="Directory of the persisted FAISS + BM25 index; relative to the project root.")
     kind: Literal["auto", "flat", "ivf", "hnsw"] = Field(
         "auto", description="FAISS index type; 'auto' is exact (flat) below flat_max and IVF above it."
@@ -98,3 +176,8 @@ class IndexSettings(_Closed):
     bm25_b: float = Field(
         0.75, ge=0, le=1, description="BM25 length normalisation (0: none, 1: full); baked into the index at build time."
     )
+
+    @field_validator("milvus_uri")
+    @classmethod
+    def _milvus_uri(cls, uri: str) -> str:
+        return check_milvus_uri(uri)

@@ -27,3 +27,16 @@ def test_rag_config_nests_these_classes():
 
     assert config.IndexSettings is IndexSettings and config.EmbeddingsSettings is EmbeddingsSettings
     assert isinstance(config.Settings().index, IndexSettings)
+
+
+def test_backend_and_milvus_uri_are_checked():
+    assert IndexSettings().backend == "faiss"
+    s = IndexSettings(backend="milvus", milvus_uri="https://milvus.example.org:19530")
+    assert s.milvus_uri.startswith("https://")
+    with pytest.raises(ValidationError, match="'faiss', 'milvus'|faiss.*milvus"):
+        IndexSettings(backend="qdrant")
+    for bad in ("data/milvus", "ftp://host:19530", "http://", "http://host:port", " data/m.db"):
+        with pytest.raises(ValidationError, match="neither a Milvus Lite file"):
+            IndexSettings(milvus_uri=bad)
+    with pytest.raises(ValidationError):
+        IndexSettings(milvus_collection="has-dash")
