@@ -75,3 +75,14 @@ def test_dense_route_equals_exact_search(engine):
         assert [engine.index.position(h.chunk.id) for h in hits] == list(np.argsort(-sims, kind="stable")[:10])
         for h in hits:
             assert h.dense == pytest.approx(float(sims[engine.index.position(h.chunk.id)]), abs=1e-5)
+
+
+def test_a_filtered_question_does_not_change_its_batch_neighbours(engine):
+    """Filters live inside each query's searches: batching an unfiltered question with a filtered one
+    gives it the hits it gets alone (the old widening applied to the whole batch), and the filtered one
+    still gets its full k from its document."""
+    q = "工作组关于资产申报提出了什么建议？"
+    alone = engine.searcher.search([q])[0]
+    both = engine.searcher.search([q, q], [Filters(), Filters(doc_ids=("wg4-report-2017",))])
+    assert [h.chunk.id for h in both[0]] == [h.chunk.id for h in alone]
+    assert len(both[1]) == engine.settings.retrieval.k and {h.chunk.doc_id for h in both[1]} == {"wg4-report-2017"}
