@@ -40,6 +40,7 @@ from embeddings.milvus.schema import (
     CHUNK_ID,
     DENSE,
     DOC_ID,
+    MULTI,
     RECORD,
     ROW,
     SPARSE,
@@ -154,7 +155,7 @@ class MilvusIndex(Generic[R]):
         """Top-``k`` rows by cosine for each query vector, only from its ``docs``."""
         qvecs = np.asarray(qvecs, dtype=np.float32).reshape(-1, self.dim)
         params = {"metric_type": "COSINE", "params": dense_search_params(self.index_type, self.settings, k)}
-        return self._grouped(len(qvecs), docs, lambda rows, expr: self.client.search(
+        return self._grouped(len(qvecs), docs, lambda rows, expr, _: self.client.search(
             self.collection, data=[qvecs[i].tolist() for i in rows], anns_field=DENSE, limit=min(k, MAX_K),
             filter=expr, search_params=params, output_fields=[ROW]), k, negate=False)
 
@@ -162,10 +163,10 @@ class MilvusIndex(Generic[R]):
         """Top-``k`` rows by Milvus' BM25 (score > 0) for each query text, only from its ``docs``. A query
         with no searchable word (empty, only spaces) returns no hits."""
         queries = list(queries)
-        out = self._grouped(len(queries), docs, lambda rows, expr: self.client.search(
+        out = self._grouped(len(queries), docs, lambda rows, expr, analyzer: self.client.search(
             self.collection, data=[queries[i] for i in rows], anns_field=SPARSE, limit=min(k, MAX_K), filter=expr,
-            search_params=self._bm25_params(), output_fields=[ROW]), k, negate=True,
-            skip=lambda i: not queries[i].strip())
+            search_params=self._bm25_params(analyzer), output_fields=[ROW]), k, negate=True,
+            skip=lambda i: not queries[i].strip(), analyzers=self._analyzers(queries))
         return [[(r, s) for r, s in row if s > 0] for row in out]
 
     def search_hybrid(self, qvecs: np.ndarray, queries: Sequence[str], k: int, docs: Sequence[DocScope] | None = None,
@@ -180,15 +181,15 @@ class MilvusIndex(Generic[R]):
             raise ValueError(f"{len(qvecs)} query vectors for {len(queries)} query texts")
         dense_params = {"metric_type": "COSINE", "params": dense_search_params(self.index_type, self.settings, k)}
 
-        def run(rows, expr):
+        def run(rows, expr, analyzer):
             reqs = [AnnSearchRequest(data=[qvecs[i].tolist() for i in rows], anns_field=DENSE, param=dense_params,
                                      limit=min(k, MAX_K), expr=expr or None),
                     AnnSearchRequest(data=[queries[i] if queries[i].strip() else " " for i in rows],
-                                     anns_field=SPARSE, param=self._bm25_params(), limit=min(k, MAX_K), expr=expr or None)]
+                                     anns_field=SPARSE, param=self._bm25_params(analyzer), limit=min(k, MAX_K), expr=expr or None)]
             return self.client.hybrid_search(self.collection, reqs, RRFRanker(rrf_k), limit=min(k, MAX_K),
                                              output_fields=[ROW])
 
-        return self._grouped(len(queries), docs, run, k, negate=False)
+        return self._grouped(len(queries), docs, run, k, negate=False, analyzers=self._analyzers(queries))
 
     def vectors_of(self, rows: Sequence[int]) -> np.ndarray:
         """The stored unit vectors of ``rows``, (len(rows), dim) float32, in that order."""
@@ -244,22 +245,34 @@ class MilvusIndex(Generic[R]):
 
     # --- helpers -------------------------------------------------------------------------------
 
-    def _bm25_params(self) -> dict:
-        return {"metric_type": "BM25", "params": {}}
+    def _analyzers(self, queries: Sequence[str]) -> list[str | None]:
+        """Per query, the analyzer of ``milvus_analyzer: multi`` that its guessed language names (None under
+        'jieba': one analyzer for everything)."""
+        if self._header["bm25"].get("analyzer") != "multi":
+            return [None] * len(queries)
+        from embeddings.sparse.analysis import guess_language
 
-    def _grouped(self, n: int, docs, run, k: int, *, negate: bool, skip=lambda i: False) -> list[list[tuple[int, float]]]:
-        """Run ``run(query rows, filter expression)`` once per distinct document scope; hits back per query."""
+        names = MULTI["analyzers"]
+        return [lang if (lang := guess_language(q)) in names else "default" for q in queries]
+
+    def _bm25_params(self, analyzer: str | None = None) -> dict:
+        return {"metric_type": "BM25", "params": {}} | ({"analyzer_name": analyzer} if analyzer else {})
+
+    def _grouped(self, n: int, docs, run, k: int, *, negate: bool, skip=lambda i: False,
+                 analyzers: Sequence[str | None] | None = None) -> list[list[tuple[int, float]]]:
+        """Run ``run(query rows, filter expression, analyzer)`` once per distinct (document scope, analyzer);
+        hits back per query."""
         out: list[list[tuple[int, float]]] = [[] for _ in range(n)]
         if n == 0 or k <= 0:
             return out
-        groups: dict[DocScope, list[int]] = {}
+        groups: dict[tuple[DocScope, str | None], list[int]] = {}
         for i, scope in enumerate(scopes(docs, n)):
             if not skip(i) and (scope is None or scope):  # an empty scope allows nothing
-                groups.setdefault(scope, []).append(i)
-        for scope, rows in groups.items():
+                groups.setdefault((scope, analyzers[i] if analyzers else None), []).append(i)
+        for (scope, analyzer), rows in groups.items():
             expr = "" if scope is None else in_filter(DOC_ID, scope)
             try:
-                result = run(rows, expr)
+                result = run(rows, expr, analyzer)
             except _milvus_errors() as e:
                 raise _search_error(e, self.where) from None
             for i, hits in zip(rows, result):
