@@ -94,6 +94,10 @@ def connect(index: IndexSettings, root: Path | None = None, *, create: bool = Fa
     try:
         return MilvusClient(uri=uri, **kwargs)
     except MilvusException as e:
+        if not is_server(uri):  # measured: a second process opening the same Lite file gets "Open local milvus failed"
+            raise IndexStateError(f"the Milvus Lite file {where!r} cannot be opened ({_reason(e)}): Milvus Lite serves "
+                                  "one process at a time; stop the other one (the app, an ingest) or use a Milvus "
+                                  "server (index.milvus_uri: http://host:19530)") from None
         raise IndexStateError(f"Milvus at {where!r} is unreachable ({_reason(e)}); start it or set index.milvus_uri") from None
     except Exception as e:  # noqa: BLE001 - grpc, the Lite launcher and sockets raise many types; all mean "cannot reach"
         raise IndexStateError(f"Milvus at {where!r} is unreachable ({type(e).__name__}: {_reason(e)}); "

@@ -137,3 +137,22 @@ def test_multi_analyzer_names_each_questions_language(settings, tmp_path):
     assert index._bm25_params("en") == {"metric_type": "BM25", "params": {}, "analyzer_name": "en"}
     for row in index.search_bm25(["declaration of assets", "资产申报"], 5):
         assert all(s > 0 for _, s in row) and [s for _, s in row] == sorted((s for _, s in row), reverse=True)
+
+
+def test_a_lite_file_open_in_another_process_is_named(settings, tmp_path):
+    import subprocess
+    import sys
+
+    from embeddings.milvus.connection import connect
+
+    lite = tmp_path / "held.db"
+    script = "import sys, time; from pymilvus import MilvusClient; MilvusClient(sys.argv[1]); print('open', flush=True); time.sleep(120)"
+    holder = subprocess.Popen([sys.executable, "-c", script, str(lite)],
+                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "open"
+        with pytest.raises(IndexStateError, match=r"^the Milvus Lite file .*held\.db' cannot be opened .*one process at a time"):
+            connect(settings.model_copy(update={"milvus_uri": str(lite)}))
+    finally:
+        holder.kill()
+        holder.wait()
