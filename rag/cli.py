@@ -73,7 +73,7 @@ def _paragraphs(args: argparse.Namespace, settings: Settings) -> int:
     from rag.corpus.loader import check_added, load_corpus
 
     # What the index holds (the documents `ingest --add` added, as `ask --doc` sees them), then --add.
-    added = indexed_additions(settings.path(settings.index.dir)) + check_added(args.add)
+    added = indexed_additions(settings) + check_added(args.add)
     corpus = load_corpus(settings, extra=list(dict.fromkeys(added)))
     corpus.check_doc_ids(args.doc)
     for p in corpus.paragraphs:

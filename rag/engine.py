@@ -46,30 +46,35 @@ class Engine:
         t0 = time.perf_counter()
         from embeddings.encoders.factory import create_encoder
         from embeddings.encoders.sentence_transformer import set_threads
-        from embeddings.store import load_index, read_manifest, recover_index
+        from embeddings.store import recover_index
         from rag.answer.extractive import ExtractiveAnswerer
         from rag.answer.guard import CitationGuard, support_thresholds
         from rag.answer.unit_index import UnitIndex, units_dir
         from rag.chain import AnswerChain
         from rag.corpus.chunker import chunk_corpus
         from rag.corpus.loader import load_corpus
-        from rag.corpus.records import Chunk
+        from rag.index_backend import open_index, read_manifest, where
         from rag.retrieval.searcher import HybridSearcher
 
         s = self.settings
-        index_dir = s.path(s.index.dir)
-        recover_index(index_dir, root=ROOT)  # a build killed mid-swap left <dir>.old: move it back (one warning)
-        if not index_dir.exists():  # fail before the model loads: the fix is one command away
-            raise IndexStateError(f"no index at {str(s.index.dir)!r}; build it with: uncac-qa ingest")
+        if s.index.backend == "faiss":
+            index_dir = s.path(s.index.dir)
+            recover_index(index_dir, root=ROOT)  # a build killed mid-swap left <dir>.old: move it back (one warning)
+            if not index_dir.exists():  # fail before the model loads: the fix is one command away
+                raise IndexStateError(f"no index at {where(s)!r}; build it with: uncac-qa ingest")
+        manifest = read_manifest(s)
+        if manifest is None and s.index.backend == "milvus":
+            raise IndexStateError(f"no index at {where(s)!r}; build it with: uncac-qa ingest")
         # Documents added with `uncac-qa ingest --add` are part of the index, so part of the corpus.
-        added = ((read_manifest(index_dir, root=ROOT) or {}).get("meta") or {}).get("added_files") or []
+        # (A FAISS directory without a manifest is reported precisely by open_index below.)
+        added = ((manifest or {}).get("meta") or {}).get("added_files") or []
         corpus = load_corpus(s, extra=added)
         encoder = create_encoder(s.embeddings)
         encoder.load()
-        index = load_index(index_dir, encoder, s.index, s.embeddings, record_type=Chunk, root=ROOT)
+        index = open_index(s, encoder)
         reasons = index.stale_reasons(chunk_corpus(corpus, s), s.index)
         if reasons:
-            raise IndexStateError(f"the index at {str(s.index.dir)!r} is out of date ({'; '.join(reasons)}); update it with: uncac-qa ingest")
+            raise IndexStateError(f"the index at {where(s)!r} is out of date ({'; '.join(reasons)}); update it with: uncac-qa ingest")
         set_threads(s.embeddings.index_threads)
         units = UnitIndex(corpus, encoder, units_dir(s)).load(progress=progress)
         set_threads(s.embeddings.query_threads)

@@ -170,7 +170,7 @@ def _added_files(settings: Settings) -> list[str]:
     """The files earlier ``ingest --add`` runs put in the index (its manifest), as recorded."""
     from rag.commands.ingest import indexed_additions
 
-    return indexed_additions(settings.path(settings.index.dir))
+    return indexed_additions(settings)
 
 
 Progress = Callable[..., Any]

@@ -195,10 +195,10 @@ def _ask(args: argparse.Namespace, settings: Settings) -> int:
 def _indexed_additions(settings: Settings) -> list[str]:
     """The files an earlier ``uncac-qa ingest --add`` put in the index (their documents are ``--doc``
     ids too); none when there is no readable index, which the engine then reports."""
-    from embeddings.store import read_manifest
+    from rag.index_backend import read_manifest
 
     try:
-        manifest = read_manifest(settings.path(settings.index.dir)) or {}
+        manifest = read_manifest(settings) or {}
     except IndexStateError:
         return []
     return list((manifest.get("meta") or {}).get("added_files") or [])

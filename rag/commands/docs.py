@@ -89,11 +89,11 @@ class Indexed:
     entries: list[DocumentEntry]
 
 
-def _paragraph_ids(manifest: dict[str, Any]) -> dict[str, set[str]]:
+def _paragraph_ids(chunk_ids: list[str]) -> dict[str, set[str]]:
     """doc_id -> the paragraph ids the index holds. A chunk id is ``<paragraph id>:<part>:<hash>`` and a
     paragraph id ``<doc_id>:<para>:<hash>`` (:class:`rag.corpus.records.Chunk`)."""
     out: dict[str, set[str]] = {}
-    for chunk_id, *_ in manifest.get("chunks") or []:
+    for chunk_id in chunk_ids:
         paragraph_id = chunk_id.rsplit(":", 2)[0]
         out.setdefault(paragraph_id.rsplit(":", 2)[0], set()).add(paragraph_id)
     return out
@@ -111,22 +111,21 @@ def indexed_documents(settings: Settings, *, rebuilding: bool = False) -> Indexe
     """Parse what the index at ``index.dir`` holds (manifest, ``corpus.extra_paths`` and added
     documents). IndexStateError naming ``uncac-qa ingest`` when there is no index. An added path that
     is gone is named on stderr (``rebuilding``: the index about to be written drops it)."""
-    from embeddings.store import read_manifest
     from rag.commands.ingest import existing_additions
     from rag.corpus.loader import load_corpus
     from rag.corpus.manifest import load_manifest
+    from rag.index_backend import indexed_chunk_ids, read_manifest, where
 
-    directory = settings.path(settings.index.dir)
-    manifest = read_manifest(directory, root=ROOT)
+    manifest = read_manifest(settings)
     if manifest is None:
-        raise IndexStateError(f"no index at {str(settings.index.dir)!r}; build it with: uncac-qa ingest")
-    added = existing_additions(directory, "it is dropped from the index" if rebuilding else
+        raise IndexStateError(f"no index at {where(settings)!r}; build it with: uncac-qa ingest")
+    added = existing_additions(settings, "it is dropped from the index" if rebuilding else
                                "its documents stay in the index until the next `uncac-qa ingest` drops them")
     corpus = load_corpus(settings, extra=added)
     manifest_path = settings.path(settings.corpus.manifest)
     builtin = {m.doc_id for m in load_manifest(manifest_path)}
     configured = [str(settings.path(p)) for p in settings.corpus.extra_paths]
-    in_index = _paragraph_ids(manifest)
+    in_index = _paragraph_ids(indexed_chunk_ids(settings))
     entries = []
     for d in corpus.documents:
         m = d.meta

@@ -1,4 +1,4 @@
-"""``uncac-qa ingest``: parse the corpus, chunk it, embed it and write the FAISS + BM25 index.
+"""``uncac-qa ingest``: parse the corpus, chunk it, embed it and write the index (FAISS + BM25, or Milvus).
 
 Re-running is cheap: chunks whose text did not change keep their vectors (see ``embeddings.store``).
 It is also the repair: a damaged, truncated or half-replaced index or answer-unit cache is rebuilt
@@ -29,7 +29,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from rag.cli import command
-from rag.config import ROOT, Settings
+from rag.config import Settings
 from rag.errors import IndexStateError
 
 
@@ -50,13 +50,13 @@ def _err(msg: str) -> None:
 ADDED_FILES = "added_files"
 
 
-def indexed_additions(directory: Path) -> list[str]:
-    """The files and folders earlier ``--add`` runs recorded in the index at ``directory``, in order;
-    none when there is no readable index (the command that needs one then says so)."""
-    from embeddings.store import read_manifest
+def indexed_additions(settings: Settings) -> list[str]:
+    """The files and folders earlier ``--add`` runs recorded in the served index, in order; none when
+    there is no readable index (the command that needs one then says so)."""
+    from rag.index_backend import read_manifest
 
     try:
-        manifest = read_manifest(directory, root=ROOT) or {}
+        manifest = read_manifest(settings) or {}
     except IndexStateError:
         return []
     return list((manifest.get("meta") or {}).get(ADDED_FILES) or [])
@@ -84,19 +84,19 @@ def additions_lock(directory: Path) -> Iterator[None]:
         lock.release()
 
 
-def _added_files(args: argparse.Namespace, directory: Path) -> list[str]:
+def _added_files(args: argparse.Namespace, settings: Settings) -> list[str]:
     """Earlier ``--add`` paths that still exist (unless forgotten), then this run's, as absolute paths."""
     from rag.corpus.loader import check_added
 
-    earlier = [] if args.forget_added else existing_additions(directory)
+    earlier = [] if args.forget_added else existing_additions(settings)
     return list(dict.fromkeys(earlier + check_added(args.add)))
 
 
-def existing_additions(directory: Path, consequence: str = "it is dropped from the index") -> list[str]:
+def existing_additions(settings: Settings, consequence: str = "it is dropped from the index") -> list[str]:
     """:func:`indexed_additions` that still exist; a note on stderr names each one that is gone, and
     what follows (``consequence``: by default that the index written now drops its documents)."""
     out: list[str] = []
-    for p in indexed_additions(directory):
+    for p in indexed_additions(settings):
         if Path(p).exists():
             out.append(p)
         else:
@@ -111,16 +111,12 @@ def write_index(settings: Settings, chunks: Sequence, encoder, added: list[str],
     :func:`answer_units`."""
     import torch
 
-    from embeddings.store import build_index
+    from rag.index_backend import build
 
     threads = torch.get_num_threads()
     torch.set_num_threads(settings.embeddings.index_threads)
     try:
-        report = build_index(
-            chunks, encoder, settings.index, settings.embeddings, directory=settings.path(settings.index.dir),
-            chunking=settings.chunking.model_dump(mode="json"), root=ROOT, progress=True, reuse=reuse,
-            meta={ADDED_FILES: list(added)},
-        )
+        report = build(settings, chunks, encoder, reuse=reuse, progress=True, meta={ADDED_FILES: list(added)})
     finally:
         torch.set_num_threads(threads)
     return report
@@ -134,12 +130,11 @@ def _ingest(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _update(args: argparse.Namespace, settings: Settings, directory: Path) -> int:
-    from embeddings.store import display_path, load_index
     from rag.corpus.chunker import chunk_corpus
     from rag.corpus.loader import load_corpus
-    from rag.corpus.records import Chunk
+    from rag.index_backend import open_index, where
 
-    added = _added_files(args, directory)
+    added = _added_files(args, settings)
     corpus = load_corpus(settings, extra=added)  # parse errors surface here, before anything is written
     chunks = chunk_corpus(corpus, settings)
 
@@ -148,13 +143,13 @@ def _update(args: argparse.Namespace, settings: Settings, directory: Path) -> in
     encoder = create_encoder(settings.embeddings)
     if args.if_missing and not args.rebuild:
         try:
-            index = load_index(directory, encoder, settings.index, settings.embeddings, record_type=Chunk, root=ROOT)
+            index = open_index(settings, encoder)
         except IndexStateError as e:
             _err(f"building the index: {e}")
         else:
             reasons = index.stale_reasons(chunks, settings.index)
             if not reasons:
-                print(f"index up to date: {len(chunks)} chunks, {index.kind} index at {display_path(directory, ROOT)}")
+                print(f"index up to date: {len(chunks)} chunks, {index.kind} index at {where(settings)}")
                 answer_units(corpus, encoder, settings, reuse=True)
                 return 0
             _err(f"updating the index: {'; '.join(reasons)}")
