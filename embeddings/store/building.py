@@ -5,8 +5,18 @@ swaps it in (:func:`embeddings.fsutil.replace_dir`), holding the index lock thro
 (:mod:`embeddings.store.recovery`). An exception or a crash mid-build leaves the previous index
 serving, untouched.
 
-Incremental: vectors of chunks whose embedded text is unchanged are copied from the previous index when
-it was built by the same encoder (same fingerprint); only new or edited chunks are encoded.
+Incremental: a chunk's vector comes from the previous index when it holds the same embedded text
+and was built by the same encoder (format 1 indexes too, so upgrading re-encodes nothing), else from
+the passage-vector cache beside the index (:class:`embeddings.store.vector_cache.VectorCache`,
+``<dir>.vectors``); only texts neither holds are encoded, one cache shard at a time, so a build that
+is killed while encoding resumes after its last finished shard. ``reuse=False`` (``ingest --rebuild``)
+empties this encoder's cache and encodes everything.
+
+Streaming, with bounded extra memory: records go into chunks.sqlite in batches, vectors into
+vectors.npy through a memory map ``ROW_BATCH`` rows at a time, and from there into FAISS; what grows
+with the corpus is the list of text hashes and, for an incremental build, the previous index's hash ->
+row table (both ~100 B a chunk), besides what FAISS and BM25 themselves hold. A tqdm bar on stderr
+shows each step (storing chunks, encoding, writing vectors, indexing) with counts.
 
 Example::
 
@@ -17,17 +27,19 @@ Example::
 
 from __future__ import annotations
 
-import json
+import dataclasses
 import logging
 import shutil
+import sqlite3
 import sys
 import tempfile
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass
-from datetime import datetime, timezone
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import numpy as np
 
@@ -39,13 +51,37 @@ from embeddings.index.factory import create_dense_index
 from embeddings.records import IndexRecord, text_hash
 from embeddings.settings import EmbeddingsSettings, IndexSettings
 from embeddings.sparse.bm25 import TOKENIZER_VERSION, BM25Index
+from embeddings.store import vector_cache
+from embeddings.store.chunk_store import ChunkStore, chunk_digest, write_chunks
 from embeddings.store.layout import (
-    BM25_DIR, BM25_FIELD, CHUNKS, DENSE, FORMAT_VERSION, MANIFEST, VECTORS, data_files, dir_bytes, display_path,
-    read_manifest_file, source_of, write_json,
+    BM25_DIR,
+    BM25_FIELD,
+    CHUNKS,
+    DENSE,
+    FORMAT_VERSION,
+    MANIFEST,
+    READABLE_FORMATS,
+    VECTORS,
+    check_file,
+    data_files,
+    dir_bytes,
+    display_path,
+    file_stat,
+    read_manifest_file,
+    source_of,
+    vector_cache_dir,
+    write_json,
 )
 from embeddings.store.recovery import build_lock, clean_leftovers
+from embeddings.store.vector_cache import VectorCache
 
 logger = logging.getLogger("embeddings.store")
+
+#: Rows per step when vectors.npy is filled and FAISS is fed: 8,192 x 384 float32 = 12 MB at a time.
+ROW_BATCH = 8192
+#: A build step shows its progress bar once it has run this long (storing chunks, writing vectors,
+#: indexing: seconds at a million chunks, milliseconds on the shipped corpus).
+BAR_DELAY_S = 2.0
 
 
 @dataclass(frozen=True)
@@ -74,63 +110,166 @@ class BuildReport:
         )
 
 
-def _previous(directory: Path, encoder: Encoder, root: Path | None) -> tuple[dict[str, np.ndarray], set[str]]:
+@dataclass
+class _Previous:
+    """What the previous index offers this build: its vectors (memory-mapped) by text hash, and its
+    chunk ids (a ChunkStore, or format 1's list) to count the removed ones."""
+
+    rows: dict[str, int]  # text hash -> a row of ``vectors`` holding its vector
+    vectors: np.ndarray | None
+    ids: ChunkStore | list[str]
+
+    @classmethod
+    def none(cls) -> _Previous:
+        return cls({}, None, [])
+
+    def vector_rows(self, hashes: Sequence[str]) -> list[int | None]:
+        return [self.rows.get(h) for h in hashes]
+
+
+def _previous(directory: Path, encoder: Encoder, root: Path | None) -> _Previous:
     """Reusable vectors of the previous index keyed by text hash, and its chunk ids.
 
-    Anything wrong with it (another encoder, damaged files) means nothing is reused; it is never an
-    error, since this build replaces it.
+    Reads both formats: format 2 (ids and hashes in chunks.sqlite) and format 1 (in the manifest,
+    an index built before chunks.sqlite), so upgrading re-encodes nothing. Its vectors.npy is checked
+    as a load checks it (quick: sha256 only when size or mtime changed) and memory-mapped. Anything
+    wrong with it (another encoder, damaged files) means nothing is reused; it is never an error,
+    since this build replaces it.
     """
     source = source_of(directory)
     if source is None:
-        return {}, set()
+        return _Previous.none()
+    where = display_path(source, root)
+    ids: ChunkStore | list[str] = []
     try:
-        manifest = read_manifest_file(source, display_path(source, root))
-        old_ids = {c[0] for c in manifest["chunks"]}
+        manifest = read_manifest_file(source, where, formats=READABLE_FORMATS)
+        if manifest["format"] == 1:
+            pairs = [(c[0], c[1]) for c in manifest["chunks"]]
+            ids = [c for c, _ in pairs]
+        else:
+            ids = ChunkStore(source / CHUNKS, dict, where=where, cache_size=0)
+            ids.check()
+            pairs = list(ids.ids_and_hashes())
+            if chunk_digest(pairs) != manifest["chunks_digest"]:
+                raise ValueError(f"{CHUNKS} does not hold the chunks the manifest lists")
         enc = manifest["encoder"]
         if (enc["model_id"], enc["dim"], enc["fingerprint"]) != (encoder.model_id, encoder.dim, encoder.fingerprint):
             logger.info("previous index was built by another encoder: re-encoding everything")
-            return {}, old_ids
-        if fsutil.sha256_file(source / VECTORS) != manifest["files"][VECTORS]:
-            raise ValueError(f"{VECTORS} checksum mismatch")
-        vectors = np.load(source / VECTORS, allow_pickle=False)
-        hashes = [c[1] for c in manifest["chunks"]]
-        if vectors.shape != (len(hashes), enc["dim"]):
-            raise ValueError(f"{VECTORS} shape {vectors.shape}")
-        return dict(zip(hashes, vectors)), old_ids
+            return _Previous({}, None, ids)
+        check_file(source, VECTORS, manifest["files"][VECTORS], (manifest.get("stats") or {}).get(VECTORS), where,
+                   mode="quick")
+        vectors = np.load(source / VECTORS, mmap_mode="r", allow_pickle=False)
+        if vectors.shape != (len(pairs), enc["dim"]) or vectors.dtype != np.float32:
+            raise ValueError(f"{VECTORS} shape {vectors.shape} {vectors.dtype}")
+        return _Previous({h: i for i, (_, h) in enumerate(pairs)}, vectors, ids)
     except (IndexStateError, OSError, ValueError, EOFError, KeyError, TypeError, IndexError) as e:
         logger.warning("previous index at %s is not reusable (%s): re-encoding everything",
                        display_path(directory, root), e)
-        return {}, set()
+        return _Previous.none()
 
 
-def _encode(texts: list[str], encoder: Encoder, batch_size: int, progress: bool) -> np.ndarray:
-    """Encode in batches of similar length (less padding), with a progress bar on stderr."""
+def _bar(progress: bool, total: int, desc: str, unit: str, delay: float = BAR_DELAY_S):
+    """A tqdm bar on stderr with counts, shown only when ``progress`` and the step lasts ``delay`` seconds
+    (a small corpus's steps take milliseconds and print nothing; encoding passes 0: always shown)."""
     from tqdm import tqdm
 
-    out = np.zeros((len(texts), encoder.dim), dtype=np.float32)
-    order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
-    with tqdm(total=len(texts), desc="encoding", unit="chunk", file=sys.stderr, disable=not (progress and texts)) as bar:
-        for start in range(0, len(order), batch_size):
-            rows = order[start : start + batch_size]
-            out[rows] = encoder.encode_passages([texts[i] for i in rows], batch_size=batch_size)
-            bar.update(len(rows))
-    return out
+    return tqdm(total=total, desc=desc, unit=unit, file=sys.stderr, disable=not (progress and total), delay=delay)
 
 
-def _write_tree(tmp: Path, chunks: Sequence[IndexRecord], vectors: np.ndarray, dense: DenseIndex, bm25: BM25Index,
-                manifest: dict[str, Any]) -> None:
-    """Every file into ``tmp``; the manifest (with the data files' checksums) last; all fsynced."""
-    np.save(tmp / VECTORS, vectors, allow_pickle=False)
+def _encode_missing(cache: VectorCache, chunks: Sequence[IndexRecord], hashes: Sequence[str], previous: _Previous,
+                    batch_size: int, progress: bool) -> set[str]:
+    """Encode, through ``cache``, every distinct text neither the previous index nor the cache holds:
+    longest first (batches pad little), one cache shard per ``cache.shard_size`` texts, so a killed
+    build keeps every finished shard and the next one resumes after it. Returns the hashes it encoded.
+
+    The cache is opened only when the previous index lacks some text (reading its shards costs the
+    memory of every vector in it)."""
+    wanted = [h for h in hashes if h not in previous.rows]
+    cached = cache.lookup(wanted) if wanted else {}
+    todo: dict[str, int] = {}  # text hash -> first chunk with it
+    for i, h in enumerate(hashes):
+        if h not in previous.rows and h not in cached:
+            todo.setdefault(h, i)
+    del cached, wanted
+    order = sorted(todo.values(), key=lambda i: -len(chunks[i].embed_text))
+    with _bar(progress, len(order), "encoding", "chunk", delay=0) as bar:
+        for start in range(0, len(order), cache.shard_size):
+            part = order[start : start + cache.shard_size]
+            cache.encode([chunks[i].embed_text for i in part], batch_size=batch_size)
+            bar.update(len(part))
+    return set(todo)
+
+
+def _write_vectors(path: Path, hashes: Sequence[str], previous: _Previous, cache: VectorCache, dim: int,
+                   progress: bool) -> tuple[np.ndarray, int]:
+    """vectors.npy written ``ROW_BATCH`` rows at a time into a memory map (the matrix is never built in
+    the heap): each row from the previous index if it holds the text, else from the cache. Returns the
+    file memory-mapped read-only, and how many rows came from the previous index."""
+    out = np.lib.format.open_memmap(path, mode="w+", dtype=np.float32, shape=(len(hashes), dim))
+    from_previous = 0
+    with _bar(progress, len(hashes), "writing vectors", "chunk") as bar:
+        for start in range(0, len(hashes), ROW_BATCH):
+            part = hashes[start : start + ROW_BATCH]
+            old = previous.vector_rows(part)
+            have = [j for j, r in enumerate(old) if r is not None]
+            if have:
+                out[start + np.asarray(have)] = previous.vectors[[old[j] for j in have]]
+                from_previous += len(have)
+            rest = [j for j, r in enumerate(old) if r is None]
+            if rest:
+                got = cache.lookup(part[j] for j in rest)
+                out[start + np.asarray(rest)] = np.stack([got[part[j]] for j in rest])
+            bar.update(len(part))
+    out.flush()
+    del out
+    return np.load(path, mmap_mode="r", allow_pickle=False), from_previous
+
+
+def _add_vectors(dense: DenseIndex, vectors: np.ndarray, progress: bool) -> None:
+    """Add ``vectors`` to ``dense`` ``ROW_BATCH`` rows at a time (FAISS copies each batch; nothing else
+    is held). An index that trains on its first batch (IVF k-means, SQ ranges, PQ codebooks) gets
+    every vector in one call instead, so that it trains on a sample of the whole corpus rather than on
+    its first documents."""
+    trains = dense.kind == "ivf" or getattr(dense, "compression", "none") != "none"
+    step = len(vectors) if trains else ROW_BATCH
+    with _bar(progress, len(vectors), "indexing", "vector") as bar:
+        for start in range(0, len(vectors), step):
+            dense.add(vectors[start : start + step])
+            bar.update(min(step, len(vectors) - start))
+
+
+def _write_tree(tmp: Path, dense: DenseIndex, bm25: BM25Index, manifest: dict[str, Any]) -> None:
+    """The rest of the files into ``tmp`` (chunks.sqlite and vectors.npy are there already); the
+    manifest (with the data files' checksums and stats) last; all fsynced."""
     dense.save(tmp / DENSE)
     bm25.save(tmp / BM25_DIR)
-    with (tmp / CHUNKS).open("w", encoding="utf-8") as f:
-        for c in chunks:
-            f.write(json.dumps(asdict(c), ensure_ascii=False) + "\n")
-    manifest["files"] = {name: fsutil.sha256_file(tmp / name) for name in data_files(tmp)}
+    names = data_files(tmp)
+    manifest["files"] = {name: fsutil.sha256_file(tmp / name) for name in names}
+    manifest["stats"] = {name: file_stat(tmp / name) for name in names}
     write_json(tmp / MANIFEST, manifest)
     for p in sorted(tmp.rglob("*"), key=lambda p: -len(p.parts)):  # files and sub-dirs, deepest first
         fsutil.fsync_path(p)
     fsutil.fsync_path(tmp)
+
+
+def _removed(previous: _Previous, new_chunks: Path) -> int:
+    """Chunks of the previous index whose id the new one lacks (SQLite joins the two UNIQUE id indexes
+    when the previous one has a chunks.sqlite, so no id set is built)."""
+    if isinstance(previous.ids, ChunkStore):
+        # URIs, so that the previous index is attached read-only and a bad path never creates a file
+        conn = sqlite3.connect(f"file:{quote(str(new_chunks))}?mode=ro", uri=True)
+        try:
+            conn.execute("ATTACH DATABASE ? AS old", (f"file:{quote(str(previous.ids.path))}?mode=ro&immutable=1",))
+            (n,), = conn.execute("SELECT COUNT(*) FROM old.chunks WHERE id NOT IN (SELECT id FROM main.chunks)").fetchall()
+        except sqlite3.Error:
+            return 0
+        finally:
+            conn.close()
+        return int(n)
+    if not previous.ids:
+        return 0
+    store = ChunkStore(new_chunks, dict, cache_size=0)
+    return sum(store.position(i) is None for i in previous.ids)
 
 
 def build_index(
@@ -167,71 +306,75 @@ def build_index(
     t0 = time.perf_counter()
     if not chunks:
         raise CorpusError("nothing to index: the corpus yielded no chunks")
-    seen: set[str] = set()
-    for c in chunks:
-        if c.id in seen:
-            raise CorpusError(f"chunk id {c.id!r} occurs twice; every chunk must be unique")
-        seen.add(c.id)
     directory = Path(directory)
     directory.parent.mkdir(parents=True, exist_ok=True)
     with build_lock(directory, root):
         clean_leftovers(directory, root)
-
-        encoder.load()
-        dim = encoder.dim
-        previous, old_ids = _previous(directory, encoder, root)
-        if not reuse:
-            previous = {}
-        hashes = [text_hash(c) for c in chunks]
-        first: dict[str, int] = {}  # text hash -> first chunk with it, for texts not in the previous index
-        for i, h in enumerate(hashes):
-            if h not in previous:
-                first.setdefault(h, i)
-        todo = list(first.values())
-        t_enc = time.perf_counter()
-        fresh = _encode([chunks[i].embed_text for i in todo], encoder, embeddings.batch_size, progress)
-        encode_seconds = time.perf_counter() - t_enc
-        by_hash = {hashes[i]: fresh[j] for j, i in enumerate(todo)}
-        vectors = np.stack([by_hash[h] if h in by_hash else previous[h] for h in hashes]).astype(np.float32, copy=False)
-        encoded, reused = len(todo), sum(h in previous for h in hashes)
-
-        dense = create_dense_index(
-            index.kind, len(chunks), dim, index,
-            build_threads=embeddings.index_threads, search_threads=embeddings.query_threads,
-        )
-        dense.add(vectors)
-        bm25 = BM25Index.build([getattr(c, BM25_FIELD) for c in chunks], k1=index.bm25_k1, b=index.bm25_b)
-
-        n_docs = len({c.doc_id for c in chunks})
-        n_paras = len({c.paragraph_id for c in chunks})
-        manifest: dict[str, Any] = {
-            "format": FORMAT_VERSION,
-            "encoder": {"model_id": encoder.model_id, "fingerprint": encoder.fingerprint, "dim": dim},
-            "index": {
-                "kind": dense.kind,
-                "config": index.model_dump(mode="json", exclude={"dir"}),
-                **({"nlist": int(dense.nlist)} if hasattr(dense, "nlist") else {}),
-                "compression": getattr(dense, "compression", "none"),  # what the file holds (flat: none)
-            },
-            "bm25": {"field": BM25_FIELD, "tokenizer": TOKENIZER_VERSION, "k1": index.bm25_k1, "b": index.bm25_b},
-            "chunking": dict(chunking or {}),
-            "n_documents": n_docs,
-            "n_paragraphs": n_paras,
-            "n_chunks": len(chunks),
-            "built_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            "encode_seconds": round(encode_seconds, 3),
-            "meta": dict(meta or {}),
-            "chunks": [[c.id, h] for c, h in zip(chunks, hashes)],
-        }
         tmp = Path(tempfile.mkdtemp(prefix=fsutil.temp_prefix(directory), dir=directory.parent))
         try:
-            _write_tree(tmp, chunks, vectors, dense, bm25, manifest)
+            report = _build(tmp, chunks, encoder, index, embeddings, directory=directory, chunking=chunking, root=root,
+                            progress=progress, reuse=reuse, meta=meta)
             fsutil.replace_dir(tmp, directory)
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
-        return BuildReport(
-            directory=directory, documents=n_docs, paragraphs=n_paras, chunks=len(chunks), encoded=encoded,
-            reused=reused, removed=len(old_ids - seen), seconds=time.perf_counter() - t0,
-            encode_seconds=encode_seconds, kind=dense.kind, bytes=dir_bytes(directory), root=root,
-        )
+        return dataclasses.replace(report, seconds=time.perf_counter() - t0, bytes=dir_bytes(directory))
+
+
+def _build(tmp: Path, chunks: Sequence[IndexRecord], encoder: Encoder, index: IndexSettings,
+           embeddings: EmbeddingsSettings, *, directory: Path, chunking: Mapping[str, Any] | None,
+           root: Path | None, progress: bool, reuse: bool, meta: Mapping[str, Any] | None) -> BuildReport:
+    """Every data file of the index into ``tmp``, then its manifest; the report (without the final
+    size and time, which the caller fills in after the swap)."""
+    with _bar(progress, len(chunks), "storing chunks", "chunk") as bar:  # also refuses duplicate ids
+        summary = write_chunks(tmp / CHUNKS, chunks, progress=bar.update)
+    encoder.load()
+    dim = encoder.dim
+    previous = _previous(directory, encoder, root)
+    removed = _removed(previous, tmp / CHUNKS)
+    cache = VectorCache(vector_cache_dir(directory), encoder, shard_size=vector_cache.SHARD_SIZE)
+    if not reuse:  # --rebuild: re-encode everything, and keep the fresh vectors (a killed rebuild resumes
+        previous = _Previous({}, None, previous.ids)  # with a plain ingest, which reads them back)
+        fsutil.remove([cache.directory])
+    hashes = [text_hash(c) for c in chunks]
+
+    t_enc = time.perf_counter()
+    encoded = _encode_missing(cache, chunks, hashes, previous, embeddings.batch_size, progress)
+    encode_seconds = time.perf_counter() - t_enc
+    reused = sum(h not in encoded for h in hashes)  # from the previous index or the cache
+    vectors, _ = _write_vectors(tmp / VECTORS, hashes, previous, cache, dim, progress)
+    previous = _Previous.none()  # let go of the old index's memory map and hash table
+
+    dense = create_dense_index(
+        index.kind, len(chunks), dim, index,
+        build_threads=embeddings.index_threads, search_threads=embeddings.query_threads,
+    )
+    _add_vectors(dense, vectors, progress)
+    del vectors
+    bm25 = BM25Index.build([getattr(c, BM25_FIELD) for c in chunks], k1=index.bm25_k1, b=index.bm25_b)
+
+    manifest: dict[str, Any] = {
+        "format": FORMAT_VERSION,
+        "encoder": {"model_id": encoder.model_id, "fingerprint": encoder.fingerprint, "dim": dim},
+        "index": {
+            "kind": dense.kind,
+            "config": index.model_dump(mode="json", exclude={"dir"}),
+            **({"nlist": int(dense.nlist)} if hasattr(dense, "nlist") else {}),
+            "compression": getattr(dense, "compression", "none"),  # what the file holds (flat: none)
+        },
+        "bm25": {"field": BM25_FIELD, "tokenizer": TOKENIZER_VERSION, "k1": index.bm25_k1, "b": index.bm25_b},
+        "chunking": dict(chunking or {}),
+        "n_documents": summary.n_documents,
+        "n_paragraphs": summary.n_paragraphs,
+        "n_chunks": summary.n,
+        "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "encode_seconds": round(encode_seconds, 3),
+        "meta": dict(meta or {}),
+        "chunks_digest": summary.digest,
+    }
+    _write_tree(tmp, dense, bm25, manifest)
+    return BuildReport(
+        directory=directory, documents=summary.n_documents, paragraphs=summary.n_paragraphs, chunks=summary.n,
+        encoded=len(encoded), reused=reused, removed=removed,
+        seconds=0.0, encode_seconds=encode_seconds, kind=dense.kind, bytes=0, root=root,
+    )

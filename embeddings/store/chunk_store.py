@@ -326,6 +326,17 @@ class ChunkStore(Sequence[R], Generic[R]):
         """Rows of every chunk of these paragraphs, sorted ascending, int64 (as :meth:`rows_of_docs`)."""
         return self._rows_where("paragraph_id", paragraph_ids)
 
+    def rows_by_doc(self, doc_ids: Iterable[str]) -> dict[str, np.ndarray]:
+        """Each of these documents' rows (sorted int64), by document id; ids with no chunk are absent."""
+        values = sorted(set(doc_ids))
+        out: dict[str, list[int]] = {}
+        for start in range(0, len(values), MAX_PARAMS):
+            part = values[start : start + MAX_PARAMS]
+            for doc, row in self._query(
+                    f"SELECT doc_id, row FROM chunks WHERE doc_id IN ({','.join('?' * len(part))}) ORDER BY doc_id, row", part):
+                out.setdefault(doc, []).append(row)
+        return {d: np.asarray(rows, dtype=np.int64) for d, rows in out.items()}
+
     def _rows_where(self, column: str, values: Iterable[str]) -> np.ndarray:
         values = sorted(set(values))
         out: list[int] = []

@@ -1,9 +1,14 @@
 """Load an index directory with every check, into a :class:`LoadedIndex` that searches it.
 
 Checked on load: a missing index, another model, a file whose sha256 differs from the manifest, an
-unreadable FAISS/BM25 file, a file the process may not read, or mismatched counts each raise
+unreadable FAISS/BM25/SQLite file, a file the process may not read, or mismatched counts each raise
 IndexStateError naming the problem and the command that fixes it. Wrong vectors are never served
 silently.
+
+Nothing proportional to the corpus is read into the heap here: vectors.npy is memory-mapped, the
+records stay in chunks.sqlite (:class:`~embeddings.store.chunk_store.ChunkStore`, read on demand), the
+FAISS index is memory-mapped too under ``index.mmap``, and the file checks default to ``"quick"``
+(sha256 only of files whose size or mtime changed; ``"full"`` hashes ~4 GB at a million chunks, ~6 s).
 
 Example::
 
@@ -14,9 +19,9 @@ Example::
 
 from __future__ import annotations
 
-import json
 import logging
-from collections.abc import Callable, Mapping, Sequence
+import threading
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Generic, TypeVar
@@ -31,9 +36,22 @@ from embeddings.records import IndexRecord, text_hash
 from embeddings.search_index import DocScope, scopes
 from embeddings.settings import EmbeddingsSettings, IndexSettings
 from embeddings.sparse.bm25 import BM25Index
+from embeddings.store.chunk_store import CACHE_SIZE, ChunkStore, chunk_digest
 from embeddings.store.layout import (
-    BM25_DIR, BUILD_HINT, CHUNKS, DENSE, MANIFEST, REBUILD_HINT, VECTORS, corrupted, display_path,
-    read_manifest_file, source_of, unreadable, verify_files,
+    BM25_DIR,
+    BUILD_HINT,
+    CHUNKS,
+    DENSE,
+    MANIFEST,
+    REBUILD_HINT,
+    VECTORS,
+    VERIFY_MODES,
+    corrupted,
+    display_path,
+    read_manifest_file,
+    source_of,
+    unreadable,
+    verify_files,
 )
 from embeddings.store.recovery import recover_index
 
@@ -49,39 +67,57 @@ class LoadedIndex(Generic[R]):
     """A validated index: records (chunks), their vectors, the dense and BM25 indexes, and the manifest.
 
     Row i of ``vectors``, id i of ``dense`` and ``bm25`` and ``chunks[i]`` are the same chunk.
+    ``chunks`` is a read-only sequence over chunks.sqlite (``len``, ``[i]``, slices, iteration; records
+    read on demand, see :class:`~embeddings.store.chunk_store.ChunkStore`); ``vectors`` is a read-only
+    memory map of vectors.npy.
     """
 
     directory: Path
     manifest: dict[str, Any]
-    chunks: list[R]
+    chunks: ChunkStore[R]
     vectors: np.ndarray
     dense: DenseIndex
     bm25: BM25Index
-    _positions: dict[str, int] = field(init=False, repr=False)
 
     #: Filtered dense searches over at most this many chunks are exact (``index.filter_exact_max``).
     filter_exact_max: int = IndexSettings.model_fields["filter_exact_max"].default
+    # rows of each document asked for so far: at most 8 bytes a chunk in all, so it needs no bound
     _doc_rows: dict[str, np.ndarray] = field(init=False, repr=False)
+    _doc_lock: threading.Lock = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        self._positions = {c.id: i for i, c in enumerate(self.chunks)}
-        doc_rows: dict[str, list[int]] = {}
-        for i, c in enumerate(self.chunks):
-            doc_rows.setdefault(c.doc_id, []).append(i)
-        self._doc_rows = {d: np.asarray(r, dtype=np.int64) for d, r in doc_rows.items()}
+        self._doc_rows = {}
+        self._doc_lock = threading.Lock()
 
     @property
     def kind(self) -> str:
         return self.manifest["index"]["kind"]
 
     def position(self, chunk_id: str) -> int | None:
-        """Row of the chunk with this id, or None."""
-        return self._positions.get(chunk_id)
+        """Row of the chunk with this id, or None (an index lookup in chunks.sqlite)."""
+        return self.chunks.position(chunk_id)
 
-    def rows_of_docs(self, docs: frozenset[str]) -> np.ndarray:
-        """Sorted rows of the chunks of ``docs`` (unknown ids hold none)."""
+    def rows_of_docs(self, docs: Iterable[str]) -> np.ndarray:
+        """Sorted int64 rows of the chunks of ``docs`` (unknown ids hold none): what a document filter
+        becomes (FAISS ID selector, BM25 mask). Each document's rows are read from chunks.sqlite once
+        and then kept."""
+        docs = set(docs)
+        with self._doc_lock:
+            missing = [d for d in docs if d not in self._doc_rows]
+        if missing:
+            found = self.chunks.rows_by_doc(missing)
+            with self._doc_lock:
+                self._doc_rows.update(found)  # unknown ids are not kept: a caller cannot grow this
         parts = [self._doc_rows[d] for d in docs if d in self._doc_rows]
         return np.sort(np.concatenate(parts)) if parts else np.zeros(0, dtype=np.int64)
+
+    def rows_of_paragraphs(self, paragraph_ids: Iterable[str]) -> np.ndarray:
+        """Sorted int64 rows of the chunks of these paragraphs (see :meth:`ChunkStore.rows_of_paragraphs`)."""
+        return self.chunks.rows_of_paragraphs(paragraph_ids)
+
+    def ids_and_hashes(self) -> Iterator[tuple[str, str]]:
+        """(chunk id, text hash) of every row in order, read in batches from chunks.sqlite."""
+        return self.chunks.ids_and_hashes()
 
     def vectors_of(self, rows: Sequence[int]) -> np.ndarray:
         """The stored unit vectors of ``rows``, (len(rows), dim) float32."""
@@ -137,10 +173,10 @@ class LoadedIndex(Generic[R]):
         """Why this index does not serve ``chunks`` (and, if given, the ``index`` settings) as built now;
         empty when it is up to date. Search-time knobs (nprobe, efSearch) apply on load and need no rebuild."""
         reasons = []
-        old = [tuple(x) for x in self.manifest["chunks"]]
         new = [(c.id, text_hash(c)) for c in chunks]
-        if old != new:
-            old_set, new_set = set(old), set(new)
+        # One digest comparison when nothing changed; the indexed list is read only to say what did.
+        if chunk_digest(new) != self.manifest["chunks_digest"]:
+            old_set, new_set = set(self.ids_and_hashes()), set(new)
             added, gone = len(new_set - old_set), len(old_set - new_set)
             reasons.append(
                 f"the corpus changed ({added} new or edited chunks, {gone} removed)" if added or gone
@@ -185,20 +221,6 @@ def check_encoder(manifest: Mapping[str, Any], encoder: Encoder, where: str) -> 
             )
 
 
-def _read_records(path: Path, where: str, record_type: Callable[..., R]) -> list[R]:
-    chunks = []
-    n = 0
-    try:
-        with path.open(encoding="utf-8") as f:
-            for n, line in enumerate(f, 1):
-                chunks.append(record_type(**json.loads(line)))
-    except PermissionError as e:
-        raise unreadable(where, CHUNKS, e) from None
-    except (OSError, ValueError, TypeError, RecursionError) as e:  # ValueError: bad UTF-8 or JSON
-        raise corrupted(where, f"{CHUNKS} line {n + 1} is not a chunk record ({type(e).__name__})") from None
-    return chunks
-
-
 def load_index(
     directory: str | Path,
     encoder: Encoder,
@@ -207,7 +229,8 @@ def load_index(
     *,
     record_type: Callable[..., R],
     root: Path | None = None,
-    verify: bool = True,
+    verify: bool | str = "quick",
+    cache_size: int = CACHE_SIZE,
 ) -> LoadedIndex[R]:
     """Load and validate the index in ``directory`` for ``encoder`` (loaded here if it is not yet).
 
@@ -216,9 +239,12 @@ def load_index(
         encoder: the encoder that will embed questions; its model id, dim and fingerprint must match.
         index: search-time parameters (nprobe, efSearch) come from here.
         embeddings: ``query_threads`` (FAISS search threads) comes from here.
-        record_type: what each line of chunks.jsonl is read back as (``rag.corpus.records.Chunk``).
+        record_type: what each record of chunks.sqlite is read back as (``rag.corpus.records.Chunk``).
         root: messages name the index relative to this directory (the project root).
-        verify: check every file's sha256 against the manifest (milliseconds at this corpus size).
+        verify: how the data files are checked against the manifest: "quick" (sha256 of the files whose
+            size or mtime changed since the build: a stat each when none did), "full" or True (sha256 of
+            every file: ~6 s at a million chunks), False (none: only the structural checks below).
+        cache_size: parsed records the chunk store keeps (an LRU; a search touches a few hundred).
 
     Raises:
         IndexStateError: missing index ("build it with: uncac-qa ingest"), another model or a corrupted
@@ -234,21 +260,25 @@ def load_index(
         raise IndexStateError(f"no index at {where!r}; {BUILD_HINT}")
     if source != directory:
         logger.warning("index at %s was being replaced when a build stopped; serving %s", where, source)
+    mode = {True: "full", False: None}.get(verify, verify) if isinstance(verify, bool) else verify
+    if mode not in (None, *VERIFY_MODES):
+        raise ValueError(f"verify={verify!r} is not supported, must be one of {(True, False, *VERIFY_MODES)}")
     manifest = read_manifest_file(source, display_path(source, root))
     try:
         check_encoder(manifest, encoder, where)
-        if verify:
-            verify_files(source, manifest, where)
+        if mode is not None:
+            verify_files(source, manifest, where, mode)
         n, dim = int(manifest["n_chunks"]), int(manifest["encoder"]["dim"])
-        ids = [c[0] for c in manifest["chunks"]]
         kind = manifest["index"]["kind"]
+        str(manifest["chunks_digest"])
     except (KeyError, TypeError, ValueError, IndexError) as e:
         raise corrupted(where, f"{MANIFEST} lacks a field ({type(e).__name__}: {e})") from None
     try:
-        vectors = np.load(source / VECTORS, allow_pickle=False)
+        # memory-mapped: pages come from the page cache when read (vectors_of, exact filtered search)
+        vectors = np.load(source / VECTORS, mmap_mode="r", allow_pickle=False)
     except PermissionError as e:
         raise unreadable(where, VECTORS, e) from None
-    except (OSError, ValueError, EOFError) as e:
+    except (OSError, ValueError, EOFError) as e:  # ValueError: a truncated file is shorter than its map
         raise corrupted(where, f"{VECTORS} is unreadable ({e})") from None
     if vectors.shape != (n, dim) or vectors.dtype != np.float32:
         raise corrupted(where, f"{VECTORS} holds {vectors.shape} {vectors.dtype}, the manifest says ({n}, {dim}) float32")
@@ -257,10 +287,9 @@ def load_index(
         bm25 = BM25Index.load(source / BM25_DIR)
     except IndexStateError as e:
         raise corrupted(where, str(e)) from None
-    chunks = _read_records(source / CHUNKS, where, record_type)
-    counts = {"chunks.jsonl": len(chunks), "dense.faiss": dense.ntotal, "bm25": len(bm25), "manifest ids": len(ids)}
+    chunks = ChunkStore(source / CHUNKS, record_type, where=where, cache_size=cache_size)
+    chunks.check()  # opens it and reads the schema and the row count, no record
+    counts = {CHUNKS: len(chunks), "dense.faiss": dense.ntotal, "bm25": len(bm25)}
     if any(c != n for c in counts.values()) or dense.dim != dim:
         raise corrupted(where, f"counts disagree: {counts}, expected {n} of dim {dim}")
-    if [c.id for c in chunks] != ids:
-        raise corrupted(where, f"{CHUNKS} does not hold the chunks the manifest lists")
     return LoadedIndex(source, manifest, chunks, vectors, dense, bm25, filter_exact_max=index.filter_exact_max)

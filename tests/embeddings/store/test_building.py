@@ -11,12 +11,17 @@ import pytest
 from embeddings.store import (
     CHUNKS,
     DENSE,
+    FORMAT_VERSION,
     MANIFEST,
     VECTORS,
     building,
+    read_manifest,
     text_hash,
+    vector_cache,
 )
-from rag.errors import CorpusError
+from embeddings.store.chunk_store import chunk_digest
+from embeddings.store.layout import file_stat, vector_cache_dir
+from rag.errors import CorpusError, IndexStateError
 from tests.embeddings.fake_encoder import HashEncoder
 from tests.embeddings.store.support import (
     build,
@@ -38,8 +43,10 @@ def test_build_report_and_layout(built, chunks):
     assert not list(directory.parent.glob(".index.tmp-*")) and not directory.with_name("index.old").exists()
     m = json.loads((directory / MANIFEST).read_text())
     assert m["encoder"] == {"model_id": "test/hash-bigrams", "fingerprint": encoder.fingerprint, "dim": 64}
-    assert m["n_chunks"] == len(chunks) and [c[0] for c in m["chunks"]] == [c.id for c in chunks]
-    assert set(m["files"]) == names - {MANIFEST} and m["chunking"]["max_tokens"] == 300
+    assert m["n_chunks"] == len(chunks) and m["chunks_digest"] == chunk_digest((c.id, text_hash(c)) for c in chunks)
+    assert m["format"] == FORMAT_VERSION == 2 and "chunks" not in m  # the id list lives in chunks.sqlite now
+    assert set(m["files"]) == set(m["stats"]) == names - {MANIFEST} and m["chunking"]["max_tokens"] == 300
+    assert all(m["stats"][name] == file_stat(directory / name) for name in m["stats"])
     assert m["index"]["kind"] == "flat" and m["built_at"]
 
 
@@ -91,7 +98,8 @@ def test_crash_while_encoding_leaves_the_old_index_untouched(tmp_path, small, se
         build(changed, HashEncoder(fail_after=40), settings, directory=directory)
     assert snapshot(directory) == before
     assert results(load(directory, HashEncoder(), settings), HashEncoder()) == expected
-    assert sorted(p.name for p in tmp_path.iterdir() if p.name != ".index.lock") == ["index"]  # no temp dir, no .old left behind
+    # no temp dir, no .old left behind; the vector cache beside the index keeps what was encoded
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name != ".index.lock") == ["index", "index.vectors"]
 
 
 def test_failure_while_writing_or_swapping_leaves_the_old_index(tmp_path, small, settings, monkeypatch):
@@ -123,7 +131,7 @@ def test_failure_while_writing_or_swapping_leaves_the_old_index(tmp_path, small,
         build(changed, HashEncoder(), settings, directory=directory)
     monkeypatch.undo()
     assert snapshot(directory) == before
-    assert sorted(p.name for p in tmp_path.iterdir() if p.name != ".index.lock") == ["index"]
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name != ".index.lock") == ["index", "index.vectors"]
 
 
 def test_broken_previous_index_is_replaced_not_reused(copy, small, settings):
@@ -147,3 +155,56 @@ def test_real_encoder_build_load_and_search(encoder, small, settings, tmp_path):
     assert [row[0][0] for row in hits] == probes
     again = build(subset, encoder, settings, directory=tmp_path / "index")
     assert (again.encoded, again.reused) == (0, 8)
+
+
+def test_killed_build_resumes_without_reencoding_finished_shards(tmp_path, small, settings, monkeypatch):
+    monkeypatch.setattr(vector_cache, "SHARD_SIZE", 16)  # several shards out of 60 chunks
+    directory = tmp_path / "index"
+    texts = {text_hash(c) for c in small}
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        build(small, HashEncoder(fail_after=40), settings, directory=directory)  # dies in its third shard
+    assert not directory.exists() and len(list((vector_cache_dir(directory)).rglob("shard-*.npz"))) == 2
+    resumed = HashEncoder()
+    report = build(small, resumed, settings, directory=directory, progress=True)
+    assert resumed.calls == report.encoded == len(texts) - 32 and report.reused == len(small) - report.encoded
+    oracle = HashEncoder().encode_passages([c.embed_text for c in small])  # as if never interrupted
+    np.testing.assert_allclose(load(directory, HashEncoder(), settings).vectors, oracle, atol=1e-6)
+
+    counting = HashEncoder()  # --rebuild: the cache is emptied and everything encoded again
+    report = build(small, counting, settings, directory=directory, reuse=False)
+    assert counting.calls == report.encoded == len(texts) and report.reused == len(small) - len(texts)
+    assert len(list(vector_cache_dir(directory).rglob("shard-*.npz"))) == -(-len(texts) // 16)
+
+
+def test_vectors_come_from_the_cache_when_the_previous_index_lacks_them(tmp_path, small, settings):
+    first, second = tmp_path / "a" / "index", tmp_path / "b" / "index"
+    build(small, HashEncoder(), settings, directory=first)
+    second.parent.mkdir()
+    vector_cache_dir(first).rename(vector_cache_dir(second))  # a cache, but no previous index
+    counting = HashEncoder()
+    report = build(small[:30], counting, settings, directory=second)
+    assert (counting.calls, report.encoded, report.reused, report.removed) == (0, 0, 30, 0)
+    assert np.array_equal(load(second, HashEncoder(), settings).vectors, load(first, HashEncoder(), settings).vectors[:30])
+
+
+def test_a_format_1_index_is_refused_in_one_line_and_its_vectors_reused(copy, chunks, settings):
+    """A format-1 index (chunks.jsonl, ids and hashes in the manifest), made from a format-2 one."""
+    import dataclasses
+
+    m = json.loads((copy / MANIFEST).read_text())
+    with (copy / "chunks.jsonl").open("w", encoding="utf-8") as f:
+        for c in chunks:
+            f.write(json.dumps(dataclasses.asdict(c), ensure_ascii=False) + "\n")
+    (copy / CHUNKS).unlink()
+    m.update(format=1, chunks=[[c.id, text_hash(c)] for c in chunks])
+    del m["chunks_digest"], m["stats"]
+    m["files"] = {n: building.fsutil.sha256_file(copy / n) for n in ("vectors.npy", "dense.faiss", "chunks.jsonl")}
+    (copy / MANIFEST).write_text(json.dumps(m), encoding="utf-8")
+    with pytest.raises(IndexStateError, match=r"has format 1, this version reads format 2; rebuild it with: uncac-qa ingest --rebuild$"):
+        load(copy, HashEncoder(), settings)
+    assert read_manifest(copy)["format"] == 1  # its added documents stay readable
+    counting = HashEncoder()
+    report = build(chunks[:-3], counting, settings, directory=copy)
+    assert (counting.calls, report.encoded, report.reused, report.removed) == (0, 0, len(chunks) - 3, 3)
+    index = load(copy, HashEncoder(), settings)
+    assert list(index.chunks) == chunks[:-3] and not (copy / "chunks.jsonl").exists()

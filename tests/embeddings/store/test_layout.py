@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 
 import numpy as np
 import pytest
@@ -53,9 +54,9 @@ def test_counts_that_disagree_are_reported(copy, settings):
     with pytest.raises(IndexStateError, match=r"vectors.npy holds \(373, 64\) float32, the manifest says \(374, 64\)"):
         load(copy, HashEncoder(), settings, verify=False)
     np.save(copy / VECTORS, vectors)
-    lines = (copy / CHUNKS).read_text(encoding="utf-8").splitlines()
-    (copy / CHUNKS).write_text("\n".join(lines[:-1]) + "\n", encoding="utf-8")
-    with pytest.raises(IndexStateError, match="counts disagree"):
+    with sqlite3.connect(copy / CHUNKS) as conn:  # the last record gone
+        conn.execute("DELETE FROM chunks WHERE row = (SELECT MAX(row) FROM chunks)")
+    with pytest.raises(IndexStateError, match="counts disagree: {'chunks.sqlite': 373"):
         load(copy, HashEncoder(), settings, verify=False)
 
 
@@ -67,5 +68,13 @@ def test_missing_file_and_broken_manifest(copy, settings):
     with pytest.raises(IndexStateError, match="manifest.json is unreadable"):
         load(copy, HashEncoder(), settings)
     (copy / MANIFEST).write_text(json.dumps({"format": 99}), encoding="utf-8")
-    with pytest.raises(IndexStateError, match="has format 99, this version reads format 1; rebuild"):
+    with pytest.raises(IndexStateError, match="has format 99, this version reads format 2; rebuild"):
         load(copy, HashEncoder(), settings)
+
+
+def test_garbage_chunk_database_is_reported_even_without_checksums(copy, settings):
+    (copy / CHUNKS).write_bytes(b"SQLite format 3\0" + b"\xff" * 5000)
+    with pytest.raises(IndexStateError, match=corrupted("chunks.sqlite does not match its checksum")):
+        load(copy, HashEncoder(), settings)
+    with pytest.raises(IndexStateError, match=corrupted("chunks.sqlite is unreadable")):
+        load(copy, HashEncoder(), settings, verify=False)

@@ -93,8 +93,9 @@ def snapshot(site: Site) -> dict[str, bytes]:
 
 
 def chunks_and_vectors(site: Site) -> tuple[list[dict], np.ndarray]:
-    rows = [json.loads(line) for line in (site.index / "chunks.jsonl").read_text(encoding="utf-8").splitlines()]
-    return rows, np.load(site.index / "vectors.npy")
+    from embeddings.store import CHUNKS, ChunkStore
+
+    return list(ChunkStore(site.index / CHUNKS, dict)), np.load(site.index / "vectors.npy")
 
 
 def added_files(site: Site) -> list[str]:
