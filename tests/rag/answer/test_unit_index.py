@@ -198,3 +198,23 @@ def test_bad_settings_name_the_value_and_the_allowed_ones(corpus, tmp_path):
         UnitIndex(corpus, HashEncoder(), tmp_path, precision="bf16")
     with pytest.raises(ValueError, match="search_block must be at least 1, got 0"):
         UnitIndex(corpus, HashEncoder(), tmp_path, search_block=0)
+
+
+def test_a_load_killed_while_encoding_resumes_from_the_vector_cache_shards(tmp_path):
+    """More texts than one shard (1,024): the shards written before the crash are not encoded again."""
+    from embeddings.store.vector_cache import SHARD_SIZE
+
+    body = "\n\n".join(f"{i}. 第{i}段讨论资产申报。各国报告了第{i}项措施。" for i in range(1, 601))
+    big = corpus_of({"big": f"一. 长文件\n\n{body}\n"})
+    n_texts = len({u.text for p in big.paragraphs for u in paragraph_units(p)} | {p.text for p in big.paragraphs})
+    assert n_texts > SHARD_SIZE + 100
+    crashing = HashEncoder(fail_after=SHARD_SIZE + 100)
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        UnitIndex(big, crashing, tmp_path / "index.units", batch_size=50).load()
+    assert not (tmp_path / "index.units" / "units-hash-bigrams-64-.npz").exists()
+    enc = HashEncoder()
+    units = UnitIndex(big, enc, tmp_path / "index.units").load()
+    assert units.encoded == enc.calls == n_texts - SHARD_SIZE  # only what the first shard did not hold
+    for key in (("big", 1), ("big", 600)):  # encoded before the crash, and after it
+        rows, scales = ui._quantize(HashEncoder().encode_passages([u.text for u in units.units(key)]), "int8")
+        assert np.array_equal(units.unit_vectors(key), rows * scales[:, None])
