@@ -81,7 +81,7 @@ class Engine:
         import faiss
 
         faiss.omp_set_num_threads(s.embeddings.query_threads)
-        searcher = HybridSearcher(index, encoder, corpus, s.retrieval, (units.paragraph_keys, units.paragraph_vectors))
+        searcher = HybridSearcher(index, encoder, corpus, s.retrieval, units)
         extractive = ExtractiveAnswerer(s.answer.max_sentences, s.reader)
         answerer = extractive
         if s.answer.backend == "llm":

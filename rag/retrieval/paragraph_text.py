@@ -1,44 +1,67 @@
 """The paragraphs' own-text path: each paragraph encoded without the title/section prefix its chunk
-carries (the answer units' ``paragraph_vectors``), ranked by cosine with the question. A second dense
+carries (the answer units' own-text vectors), ranked by cosine with the question. A second dense
 signal, measured to help English questions over Chinese texts (``retrieval.text_weight_en``); a hit
 stands for its paragraph's first chunk.
 
+The search itself is the units' (``rag.answer.unit_index.UnitIndex.search_text``: exact, over the
+memory-mapped matrix, with each query's document scope pushed in); this retriever maps its paragraphs
+to index rows.
+
 Example::
 
-    ParagraphTextRetriever(units.paragraph_keys, units.paragraph_vectors, first_rows).retrieve(queries, 50)
+    ParagraphTextRetriever(units.search_text, first_rows, units.paragraph_keys).retrieve(queries, 50)
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 
 from rag.retrieval.retriever import Query, Retriever
 
+#: ``search(qvecs, k, docs) -> per query [(paragraph key, cosine), ...]``, best first.
+TextSearch = Callable[..., list[list[tuple[tuple[str, int], float]]]]
+
 
 class ParagraphTextRetriever(Retriever):
-    """Exact top-k over the paragraphs' own-text vectors, restricted to each query's documents."""
+    """Top-k paragraphs by own-text cosine, as their first chunk's row, within each query's documents."""
 
     name = "text"
 
-    def __init__(self, keys: Sequence[tuple[str, int]], vectors: np.ndarray, first_rows: Mapping[tuple[str, int], int]) -> None:
-        """``keys``/``vectors``: one row per paragraph; ``first_rows``: the index row of each paragraph's
-        first chunk (a paragraph with no chunk in the index is never returned)."""
-        keep = [j for j, key in enumerate(keys) if key in first_rows]
-        self.rows = np.asarray([first_rows[keys[j]] for j in keep], dtype=np.int64)
-        self.doc_ids = np.asarray([keys[j][0] for j in keep], dtype=object)
-        self.vectors = np.asarray(vectors)[keep] if len(keep) else np.zeros((0, 0), np.float32)
+    def __init__(self, search: TextSearch, first_rows: Mapping[tuple[str, int], int],
+                 keys: Sequence[tuple[str, int]] = ()) -> None:
+        """``search``: the own-text search; ``first_rows``: the index row of each paragraph's first chunk
+        (a paragraph with no chunk in the index is never returned); ``keys``: every paragraph the search
+        covers, to know how many may have no chunk (they are asked for in addition, then dropped)."""
+        self.search = search
+        self.first_rows = first_rows
+        self.unindexed = sum(key not in first_rows for key in keys)
 
     def _retrieve(self, queries: list[Query], k: int) -> list[list[int]]:
+        found = self.search(np.stack([q.vector for q in queries]), k + self.unindexed, docs=[q.docs for q in queries])
+        return [[self.first_rows[key] for key, _ in hits if key in self.first_rows][:k] for hits in found]
+
+
+def exact_text_search(keys: Sequence[tuple[str, int]], vectors: np.ndarray) -> TextSearch:
+    """An own-text search over an in-memory matrix (tests, and vectors given without a ``UnitIndex``):
+    exact, ties in paragraph order.
+
+    >>> search = exact_text_search([("d", 1), ("d", 2), ("e", 1)], np.eye(3, dtype=np.float32))
+    >>> search(np.array([[0.0, 1.0, 0.5]], np.float32), 2, docs=[frozenset({"d"})])
+    [[(('d', 2), 1.0), (('d', 1), 0.0)]]
+    """
+    vectors = np.asarray(vectors, dtype=np.float32)
+    doc_ids = np.asarray([key[0] for key in keys], dtype=object)
+
+    def search(qvecs: np.ndarray, k: int, docs=None):
         out = []
-        for q in queries:
-            pool = np.arange(len(self.rows)) if q.docs is None else np.flatnonzero(np.isin(self.doc_ids, list(q.docs)))
-            if not len(pool):
-                out.append([])
-                continue
-            sims = self.vectors[pool] @ q.vector
-            top = np.arange(len(pool)) if len(pool) <= k else np.argpartition(-sims, k - 1)[:k]
-            top = top[np.lexsort((top, -sims[top]))]  # best first; ties in paragraph order
-            out.append(self.rows[pool[top]].tolist())
+        for i, qv in enumerate(np.atleast_2d(qvecs)):
+            scope = None if docs is None else docs[i]
+            pool = np.arange(len(keys)) if scope is None else np.flatnonzero(np.isin(doc_ids, list(scope)))
+            sims = vectors[pool] @ qv if len(pool) else np.zeros(0, np.float32)
+            top = np.argsort(-sims, kind="stable")[:k]
+            out.append([(keys[pool[j]], float(sims[j])) for j in top])
         return out
+
+    return search

@@ -25,7 +25,7 @@ from rag.errors import QueryError
 from rag.request import Filters
 from rag.retrieval.dense import DenseRetriever
 from rag.retrieval.fusion import fusion_for
-from rag.retrieval.paragraph_text import ParagraphTextRetriever
+from rag.retrieval.paragraph_text import ParagraphTextRetriever, exact_text_search
 from rag.retrieval.reference import ReferenceRetriever
 from rag.retrieval.retriever import Query, Retriever
 from rag.retrieval.scope import allowed_docs, check_filters
@@ -50,8 +50,9 @@ class HybridSearcher:
     """Dense + BM25 + own text + exact references over a loaded index, fused. Cheap to build; holds no model."""
 
     def __init__(self, index, encoder, corpus: Corpus, settings: RetrievalSettings, text_vectors=None) -> None:
-        """``index``: an ``embeddings.search_index.SearchIndex``; ``text_vectors``: (paragraph keys, their
-        vectors without the chunk prefix), e.g. from the answerer's ``UnitIndex``; None = no own-text list."""
+        """``index``: an ``embeddings.search_index.SearchIndex``; ``text_vectors``: the paragraphs' own-text
+        vectors (without the chunk prefix): the answerer's ``UnitIndex`` (its ``search_text``), or a
+        (paragraph keys, matrix) pair; None = no own-text list."""
         self.index = index
         self.encoder = encoder
         self.corpus = corpus
@@ -68,9 +69,11 @@ class HybridSearcher:
             "bm25": SparseRetriever(index, glossary=settings.glossary, own_words=own_words),
         }
         if text_vectors is not None:
-            keys, vectors = text_vectors
+            # The units' own search (memory-mapped, scopes pushed in), or an in-memory (keys, matrix) pair.
+            search, keys = ((text_vectors.search_text, text_vectors.paragraph_keys) if hasattr(text_vectors, "search_text")
+                            else (exact_text_search(*text_vectors), text_vectors[0]))
             first = {key: rows[0] for key, rows in rows_by_paragraph.items()}
-            self.retrievers["text"] = ParagraphTextRetriever(keys, vectors, first)
+            self.retrievers["text"] = ParagraphTextRetriever(search, first, keys)
         self.references = ReferenceRetriever(index, corpus, rows_by_paragraph)
 
     @property

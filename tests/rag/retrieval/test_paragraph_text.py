@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from rag.retrieval.paragraph_text import ParagraphTextRetriever
+from rag.retrieval.paragraph_text import ParagraphTextRetriever, exact_text_search
 from rag.retrieval.retriever import Query
 
 
@@ -14,7 +14,7 @@ def test_top_k_equals_brute_force_and_skips_paragraphs_without_chunks():
     vecs = rs.standard_normal((40, 8)).astype(np.float32)
     vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
     first = {key: 100 + j for j, key in enumerate(keys) if j % 5}  # every 5th paragraph has no chunk
-    r = ParagraphTextRetriever(keys, vecs, first)
+    r = ParagraphTextRetriever(exact_text_search(keys, vecs), first, keys)
     qv = vecs[7] + 0.1 * vecs[9]
     for docs in (None, frozenset({"d1"}), frozenset({"nope"})):
         got = r.retrieve([Query.of("x", qv, docs)], 6)[0]
