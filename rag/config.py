@@ -114,11 +114,6 @@ class RetrievalSettings(_Closed):
     glossary: bool = Field(
         True, description="Search Latin-script queries' BM25 through their glossary-translated Chinese terms (false: their own words, as a stock pipeline does)."
     )
-    filtered_widening: int = Field(
-        8, ge=1,
-        description="With a document/body/year filter, each list takes this many times 'candidates' before the "
-        "filter drops rows, so enough of the allowed documents remain.",
-    )
     reference_max_share: float = Field(
         0.5, gt=0.0, le=1.0,
         description="Paragraphs a query names exactly ('para. 12', 'resolution 8/7') fill at most this share of the k "
