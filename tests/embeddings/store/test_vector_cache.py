@@ -47,3 +47,23 @@ def test_keys_are_the_record_text_hash():
 
     record = type("R", (), {"embed_text": "passage text"})()
     assert text_key("passage text") == text_hash(record)  # the manifest's hashes address the cache
+
+
+def test_lookups_read_shards_on_demand_within_the_memory_budget(tmp_path):
+    VectorCache(tmp_path, HashEncoder(), shard_size=8).encode(TEXTS)
+    small = VectorCache(tmp_path, HashEncoder(), max_bytes=8 * 64 * 4)  # room for one shard's vectors
+    want = [text_key(t) for t in TEXTS]
+    got = small.lookup(want)
+    np.testing.assert_allclose(np.stack([got[k] for k in want]), HashEncoder().encode_passages(TEXTS), atol=1e-6)
+    assert len(small._loaded) == 1 and small._loaded_bytes <= small.max_bytes
+    assert want[0] in small and "nope" not in small
+
+
+def test_rebuild_re_encodes_everything_and_the_new_vectors_replace_the_old(tmp_path):
+    VectorCache(tmp_path, HashEncoder(), shard_size=16).encode(TEXTS)
+    again = VectorCache(tmp_path, HashEncoder(), shard_size=16)
+    again.encode(TEXTS[:20], reuse=False)
+    assert again.encoded_last == 20 and again.encoder.calls == 20
+    later = VectorCache(tmp_path, HashEncoder())
+    later.encode(TEXTS)
+    assert later.encoded_last == 0
