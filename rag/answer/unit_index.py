@@ -379,16 +379,11 @@ class UnitIndex:
             texts.take(stored["text_keys"], stored["text_vectors"], None)
         need = [units.texts[i] for i in units.missing()] + [texts.texts[i] for i in texts.missing()]
         if need:
-            if reuse:
-                cache = VectorCache(self.vectors_dir, self.encoder)
-                vecs = cache.encode(need, batch_size=self.batch_size, progress=progress)
-                self.encoded = cache.encoded_last
-            else:  # --rebuild: nothing stored is trusted, not even the vector cache
-                unique = list(dict.fromkeys(need))  # a one-sentence paragraph is its unit's text too
-                encoded = self.encoder.encode_passages(unique, batch_size=self.batch_size, progress=progress)
-                at = {t: i for i, t in enumerate(unique)}
-                vecs = encoded[[at[t] for t in need]]
-                self.encoded = len(unique)
+            # --rebuild (reuse False) trusts nothing stored, not even the vector cache: everything is
+            # encoded again, still shard by shard through the cache, so a killed rebuild resumes.
+            cache = VectorCache(self.vectors_dir, self.encoder)
+            vecs = cache.encode(need, batch_size=self.batch_size, progress=progress, reuse=reuse)
+            self.encoded = cache.encoded_last
             n = len(units.missing())
             units.put(vecs[:n])
             texts.put(vecs[n:])
