@@ -10,7 +10,7 @@ and was built by the same encoder (format 1 indexes too, so upgrading re-encodes
 the passage-vector cache beside the index (:class:`embeddings.store.vector_cache.VectorCache`,
 ``<dir>.vectors``); only texts neither holds are encoded, one cache shard at a time, so a build that
 is killed while encoding resumes after its last finished shard. ``reuse=False`` (``ingest --rebuild``)
-empties this encoder's cache and encodes everything.
+encodes everything and writes it over the cached vectors (so a killed rebuild resumes too).
 
 Streaming, with bounded extra memory: records go into chunks.sqlite in batches, vectors into
 vectors.npy through a memory map ``ROW_BATCH`` rows at a time, and from there into FAISS; what grows
@@ -177,25 +177,23 @@ def _bar(progress: bool, total: int, desc: str, unit: str, delay: float = BAR_DE
 
 
 def _encode_missing(cache: VectorCache, chunks: Sequence[IndexRecord], hashes: Sequence[str], previous: _Previous,
-                    batch_size: int, progress: bool) -> set[str]:
-    """Encode, through ``cache``, every distinct text neither the previous index nor the cache holds:
-    longest first (batches pad little), one cache shard per ``cache.shard_size`` texts, so a killed
-    build keeps every finished shard and the next one resumes after it. Returns the hashes it encoded.
+                    batch_size: int, progress: bool, reuse: bool = True) -> set[str]:
+    """Encode, through ``cache``, every distinct text neither the previous index nor the cache holds
+    (``reuse=False``: every distinct text, written over the cached vectors): longest first (batches
+    pad little), one cache shard per ``cache.shard_size`` texts, so a killed build keeps every finished
+    shard and the next one resumes after it. Returns the hashes it encoded.
 
-    The cache is opened only when the previous index lacks some text (reading its shards costs the
-    memory of every vector in it)."""
-    wanted = [h for h in hashes if h not in previous.rows]
-    cached = cache.lookup(wanted) if wanted else {}
+    Only the cache's keys are consulted here (``key in cache``); its vectors are read when
+    vectors.npy is written."""
     todo: dict[str, int] = {}  # text hash -> first chunk with it
     for i, h in enumerate(hashes):
-        if h not in previous.rows and h not in cached:
+        if not reuse or (h not in previous.rows and h not in cache):
             todo.setdefault(h, i)
-    del cached, wanted
     order = sorted(todo.values(), key=lambda i: -len(chunks[i].embed_text))
     with _bar(progress, len(order), "encoding", "chunk", delay=0) as bar:
         for start in range(0, len(order), cache.shard_size):
             part = order[start : start + cache.shard_size]
-            cache.encode([chunks[i].embed_text for i in part], batch_size=batch_size)
+            cache.encode([chunks[i].embed_text for i in part], batch_size=batch_size, reuse=reuse)
             bar.update(len(part))
     return set(todo)
 
@@ -333,13 +331,12 @@ def _build(tmp: Path, chunks: Sequence[IndexRecord], encoder: Encoder, index: In
     previous = _previous(directory, encoder, root)
     removed = _removed(previous, tmp / CHUNKS)
     cache = VectorCache(vector_cache_dir(directory), encoder, shard_size=vector_cache.SHARD_SIZE)
-    if not reuse:  # --rebuild: re-encode everything, and keep the fresh vectors (a killed rebuild resumes
-        previous = _Previous({}, None, previous.ids)  # with a plain ingest, which reads them back)
-        fsutil.remove([cache.directory])
+    if not reuse:  # --rebuild: nothing from the old index; every text encoded and written over the cache
+        previous = _Previous({}, None, previous.ids)  # (a killed rebuild resumes with a plain ingest)
     hashes = [text_hash(c) for c in chunks]
 
     t_enc = time.perf_counter()
-    encoded = _encode_missing(cache, chunks, hashes, previous, embeddings.batch_size, progress)
+    encoded = _encode_missing(cache, chunks, hashes, previous, embeddings.batch_size, progress, reuse)
     encode_seconds = time.perf_counter() - t_enc
     reused = sum(h not in encoded for h in hashes)  # from the previous index or the cache
     vectors, _ = _write_vectors(tmp / VECTORS, hashes, previous, cache, dim, progress)
