@@ -176,51 +176,49 @@ def _bar(progress: bool, total: int, desc: str, unit: str, delay: float = BAR_DE
     return tqdm(total=total, desc=desc, unit=unit, file=sys.stderr, disable=not (progress and total), delay=delay)
 
 
-def _encode_missing(cache: VectorCache, chunks: Sequence[IndexRecord], hashes: Sequence[str], previous: _Previous,
-                    batch_size: int, progress: bool, reuse: bool = True) -> set[str]:
-    """Encode, through ``cache``, every distinct text neither the previous index nor the cache holds
-    (``reuse=False``: every distinct text, written over the cached vectors): longest first (batches
-    pad little), one cache shard per ``cache.shard_size`` texts, so a killed build keeps every finished
-    shard and the next one resumes after it. Returns the hashes it encoded.
+def _write_vectors(path: Path, chunks: Sequence[IndexRecord], hashes: Sequence[str], previous: _Previous,
+                   cache: VectorCache, dim: int, batch_size: int, progress: bool,
+                   reuse: bool = True) -> tuple[set[str], float]:
+    """vectors.npy filled through a memory map (the matrix is never built in the heap); returns the
+    hashes encoded now and the seconds spent encoding them.
 
-    Only the cache's keys are consulted here (``key in cache``); its vectors are read when
-    vectors.npy is written."""
-    todo: dict[str, int] = {}  # text hash -> first chunk with it
-    for i, h in enumerate(hashes):
-        if not reuse or (h not in previous.rows and h not in cache):
-            todo.setdefault(h, i)
-    order = sorted(todo.values(), key=lambda i: -len(chunks[i].embed_text))
-    with _bar(progress, len(order), "encoding", "chunk", delay=0) as bar:
-        for start in range(0, len(order), cache.shard_size):
-            part = order[start : start + cache.shard_size]
-            cache.encode([chunks[i].embed_text for i in part], batch_size=batch_size, reuse=reuse)
-            bar.update(len(part))
-    return set(todo)
-
-
-def _write_vectors(path: Path, hashes: Sequence[str], previous: _Previous, cache: VectorCache, dim: int,
-                   progress: bool) -> tuple[np.ndarray, int]:
-    """vectors.npy written ``ROW_BATCH`` rows at a time into a memory map (the matrix is never built in
-    the heap): each row from the previous index if it holds the text, else from the cache. Returns the
-    file memory-mapped read-only, and how many rows came from the previous index."""
+    First the rows the previous index or the cache holds (``ROW_BATCH`` rows at a time; none under
+    ``reuse=False``), then every other distinct text is encoded through ``cache`` (written over the
+    cached vector under ``reuse=False``): longest first (batches pad little), one cache shard per
+    ``cache.shard_size`` texts, each shard's vectors written straight into their rows, so a killed
+    build keeps every finished shard, the next one resumes after it, and nothing encoded is read back.
+    """
     out = np.lib.format.open_memmap(path, mode="w+", dtype=np.float32, shape=(len(hashes), dim))
-    from_previous = 0
-    with _bar(progress, len(hashes), "writing vectors", "chunk") as bar:
+    todo: dict[str, list[int]] = {}  # text hash -> the rows that need it encoded
+    with _bar(progress, len(hashes), "reading vectors", "chunk") as bar:
         for start in range(0, len(hashes), ROW_BATCH):
             part = hashes[start : start + ROW_BATCH]
-            old = previous.vector_rows(part)
+            old = previous.vector_rows(part) if reuse else [None] * len(part)
             have = [j for j, r in enumerate(old) if r is not None]
             if have:
                 out[start + np.asarray(have)] = previous.vectors[[old[j] for j in have]]
-                from_previous += len(have)
             rest = [j for j, r in enumerate(old) if r is None]
-            if rest:
-                got = cache.lookup(part[j] for j in rest)
-                out[start + np.asarray(rest)] = np.stack([got[part[j]] for j in rest])
+            got = cache.lookup(part[j] for j in rest) if reuse and rest else {}
+            if got:
+                rows = [j for j in rest if part[j] in got]
+                out[start + np.asarray(rows)] = np.stack([got[part[j]] for j in rows])
+            for j in rest:
+                if part[j] not in got:
+                    todo.setdefault(part[j], []).append(start + j)
             bar.update(len(part))
+    order = sorted(todo, key=lambda h: -len(chunks[todo[h][0]].embed_text))
+    t0 = time.perf_counter()
+    with _bar(progress, len(order), "encoding", "chunk", delay=0) as bar:
+        for start in range(0, len(order), cache.shard_size):
+            part = order[start : start + cache.shard_size]
+            vecs = cache.encode([chunks[todo[h][0]].embed_text for h in part], batch_size=batch_size, reuse=reuse)
+            for h, v in zip(part, vecs):
+                out[todo[h]] = v
+            bar.update(len(part))
+    seconds = time.perf_counter() - t0
     out.flush()
     del out
-    return np.load(path, mmap_mode="r", allow_pickle=False), from_previous
+    return set(todo), seconds
 
 
 def _add_vectors(dense: DenseIndex, vectors: np.ndarray, progress: bool) -> None:
@@ -335,12 +333,12 @@ def _build(tmp: Path, chunks: Sequence[IndexRecord], encoder: Encoder, index: In
         previous = _Previous({}, None, previous.ids)  # (a killed rebuild resumes with a plain ingest)
     hashes = [text_hash(c) for c in chunks]
 
-    t_enc = time.perf_counter()
-    encoded = _encode_missing(cache, chunks, hashes, previous, embeddings.batch_size, progress, reuse)
-    encode_seconds = time.perf_counter() - t_enc
+    encoded, encode_seconds = _write_vectors(tmp / VECTORS, chunks, hashes, previous, cache, dim,
+                                             embeddings.batch_size, progress, reuse)
     reused = sum(h not in encoded for h in hashes)  # from the previous index or the cache
-    vectors, _ = _write_vectors(tmp / VECTORS, hashes, previous, cache, dim, progress)
-    previous = _Previous.none()  # let go of the old index's memory map and hash table
+    del cache  # let go of the cache's shards and the old index's memory map and hash table
+    previous = _Previous.none()
+    vectors = np.load(tmp / VECTORS, mmap_mode="r", allow_pickle=False)
 
     dense = create_dense_index(
         index.kind, len(chunks), dim, index,
