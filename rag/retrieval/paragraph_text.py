@@ -9,7 +9,7 @@ to index rows.
 
 Example::
 
-    ParagraphTextRetriever(units.search_text, first_rows, units.paragraph_keys).retrieve(queries, 50)
+    ParagraphTextRetriever(units.search_text, ParagraphRows(index, corpus).first).retrieve(queries, 50)
 """
 
 from __future__ import annotations
@@ -29,18 +29,24 @@ class ParagraphTextRetriever(Retriever):
 
     name = "text"
 
-    def __init__(self, search: TextSearch, first_rows: Mapping[tuple[str, int], int],
-                 keys: Sequence[tuple[str, int]] = ()) -> None:
-        """``search``: the own-text search; ``first_rows``: the index row of each paragraph's first chunk
-        (a paragraph with no chunk in the index is never returned); ``keys``: every paragraph the search
-        covers, to know how many may have no chunk (they are asked for in addition, then dropped)."""
+    def __init__(self, search: TextSearch, first_rows: Callable[[list[tuple[str, int]]], Mapping[tuple[str, int], int]]) -> None:
+        """``search``: the own-text search; ``first_rows(keys)``: the index row of each given paragraph's
+        first chunk (``ParagraphRows.first``; a paragraph with no chunk in the index is never returned)."""
         self.search = search
         self.first_rows = first_rows
-        self.unindexed = sum(key not in first_rows for key in keys)
 
     def _retrieve(self, queries: list[Query], k: int) -> list[list[int]]:
-        found = self.search(np.stack([q.vector for q in queries]), k + self.unindexed, docs=[q.docs for q in queries])
-        return [[self.first_rows[key] for key, _ in hits if key in self.first_rows][:k] for hits in found]
+        qvecs = np.stack([q.vector for q in queries])
+        docs = [q.docs for q in queries]
+        found = self.search(qvecs, k, docs=docs)
+        out = []
+        for i, hits in enumerate(found):
+            first = self.first_rows([key for key, _ in hits])
+            if len(first) < min(k, len(hits)):  # some paragraph has no chunk: ask for more, drop them
+                hits = self.search(qvecs[i : i + 1], 2 * k + (len(hits) - len(first)), docs=[docs[i]])[0]
+                first = self.first_rows([key for key, _ in hits])
+            out.append([first[key] for key, _ in hits if key in first][:k])
+        return out
 
 
 def exact_text_search(keys: Sequence[tuple[str, int]], vectors: np.ndarray) -> TextSearch:

@@ -5,17 +5,16 @@ the fused list, at most ``retrieval.reference_max_share`` of it, so topical hits
 
 Example::
 
-    ReferenceRetriever(index, corpus).retrieve([Query.of("第 3/2 号决议的执行情况", qvec)], k=3)
+    ReferenceRetriever(index, corpus, ParagraphRows(index, corpus)).retrieve([Query.of("第 3/2 号决议的执行情况", qvec)], k=3)
 """
 
 from __future__ import annotations
-
-from collections.abc import Mapping, Sequence
 
 import numpy as np
 
 from embeddings.search_index import SearchIndex
 from rag.corpus.loader import Corpus
+from rag.retrieval.paragraph_rows import ParagraphRows
 from rag.retrieval.retriever import Query, Retriever
 
 
@@ -24,10 +23,10 @@ class ReferenceRetriever(Retriever):
 
     name = "reference"
 
-    def __init__(self, index: SearchIndex, corpus: Corpus, rows_by_paragraph: Mapping[tuple[str, int], Sequence[int]]) -> None:
+    def __init__(self, index: SearchIndex, corpus: Corpus, rows: ParagraphRows) -> None:
         self.index = index
         self.corpus = corpus
-        self.rows_by_paragraph = rows_by_paragraph
+        self.rows = rows
         self.symbol_doc = {d.meta.symbol: d.doc_id for d in corpus.documents if d.meta.symbol}
 
     def _retrieve(self, queries: list[Query], k: int) -> list[list[int]]:
@@ -48,13 +47,10 @@ class ReferenceRetriever(Retriever):
         docs = [self.symbol_doc[s] for s in refs.symbols if s in self.symbol_doc and (q.docs is None or self.symbol_doc[s] in q.docs)]
         if q.docs is not None and len(q.docs) == 1 and not docs:
             docs = list(q.docs)  # "第 8 段" with one document chosen: that document's paragraph 8
-        rows: list[int] = []
-        for d in docs:
-            for n, _sub in refs.paras:
-                rows += self.rows_by_paragraph.get((d, n), [])
+        keys = [(d, n) for d in docs for n, _sub in refs.paras]
         pats = refs.patterns()
         if pats:
-            for p in self.corpus.paragraphs:
-                if (q.docs is None or p.doc_id in q.docs) and any(x.search(p.text) for x in pats):
-                    rows += self.rows_by_paragraph.get(p.key, [])
-        return list(dict.fromkeys(rows))
+            keys += [p.key for p in self.corpus.paragraphs
+                     if (q.docs is None or p.doc_id in q.docs) and any(x.search(p.text) for x in pats)]
+        found = self.rows.of(keys)
+        return list(dict.fromkeys(r for key in keys for r in found.get(key, [])))

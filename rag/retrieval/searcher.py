@@ -25,6 +25,7 @@ from rag.errors import QueryError
 from rag.request import Filters
 from rag.retrieval.dense import DenseRetriever
 from rag.retrieval.fusion import fusion_for
+from rag.retrieval.paragraph_rows import ParagraphRows
 from rag.retrieval.paragraph_text import ParagraphTextRetriever, exact_text_search
 from rag.retrieval.reference import ReferenceRetriever
 from rag.retrieval.retriever import Query, Retriever
@@ -57,9 +58,7 @@ class HybridSearcher:
         self.encoder = encoder
         self.corpus = corpus
         self.settings = settings
-        rows_by_paragraph: dict[tuple[str, int], list[int]] = {}
-        for i, c in enumerate(index.chunks):
-            rows_by_paragraph.setdefault(c.key, []).append(i)
+        rows = ParagraphRows(index, corpus)
         self.fusion = fusion_for(settings)
         # Documents written in a Latin or Cyrillic or Arabic script: a question in such a language is also
         # searched by its own words (the stemmer of its language), not only through the glossary.
@@ -70,11 +69,9 @@ class HybridSearcher:
         }
         if text_vectors is not None:
             # The units' own search (memory-mapped, scopes pushed in), or an in-memory (keys, matrix) pair.
-            search, keys = ((text_vectors.search_text, text_vectors.paragraph_keys) if hasattr(text_vectors, "search_text")
-                            else (exact_text_search(*text_vectors), text_vectors[0]))
-            first = {key: rows[0] for key, rows in rows_by_paragraph.items()}
-            self.retrievers["text"] = ParagraphTextRetriever(search, first, keys)
-        self.references = ReferenceRetriever(index, corpus, rows_by_paragraph)
+            search = text_vectors.search_text if hasattr(text_vectors, "search_text") else exact_text_search(*text_vectors)
+            self.retrievers["text"] = ParagraphTextRetriever(search, rows.first)
+        self.references = ReferenceRetriever(index, corpus, rows)
 
     @property
     def chunks(self) -> Sequence[Chunk]:

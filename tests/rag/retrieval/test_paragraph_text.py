@@ -14,7 +14,7 @@ def test_top_k_equals_brute_force_and_skips_paragraphs_without_chunks():
     vecs = rs.standard_normal((40, 8)).astype(np.float32)
     vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
     first = {key: 100 + j for j, key in enumerate(keys) if j % 5}  # every 5th paragraph has no chunk
-    r = ParagraphTextRetriever(exact_text_search(keys, vecs), first, keys)
+    r = ParagraphTextRetriever(exact_text_search(keys, vecs), lambda ks: {k: first[k] for k in ks if k in first})
     qv = vecs[7] + 0.1 * vecs[9]
     for docs in (None, frozenset({"d1"}), frozenset({"nope"})):
         got = r.retrieve([Query.of("x", qv, docs)], 6)[0]

@@ -3,6 +3,7 @@ other documents keeps it out (filters apply to every path)."""
 
 from __future__ import annotations
 
+from rag.retrieval.paragraph_rows import ParagraphRows
 from rag.retrieval.reference import ReferenceRetriever
 from rag.retrieval.retriever import Query
 
@@ -12,7 +13,7 @@ def test_cited_paragraph_first_and_filters_respected(small_index, corpus):
     rows_by_paragraph = {}
     for i, c in enumerate(index.chunks):
         rows_by_paragraph.setdefault(c.key, []).append(i)
-    r = ReferenceRetriever(index, corpus, rows_by_paragraph)
+    r = ReferenceRetriever(index, corpus, ParagraphRows(index, corpus))
     text = "CAC/COSP/WG.4/2019/L.1/Add.1, para. 5 说了什么？"
     qv = encoder.encode_queries([text])[0]
     cited = r.retrieve([Query.of(text, qv)], 3)[0]
