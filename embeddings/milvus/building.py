@@ -28,6 +28,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from embeddings.encoders.base import Encoder
 from embeddings.errors import CorpusError
 from embeddings.milvus import meta as metadata
@@ -56,6 +58,7 @@ from embeddings.milvus.schema import (
     data_schema,
     dense_build_params,
     dense_index_type,
+    in_filter,
     index_params,
     scan,
 )
@@ -71,6 +74,8 @@ logger = logging.getLogger("embeddings.milvus")
 FORMAT_VERSION = 1
 #: Rows per insert call: ~1.6 MB of 384-d vectors plus texts, well under Milvus' 64 MB request limit.
 INSERT_BATCH = 1000
+#: Text hashes per query when vectors are read back from the served collection (a short filter expression).
+REUSE_BATCH = 1000
 
 
 @dataclass(frozen=True)
@@ -121,6 +126,25 @@ def _previous_ids(client, index: IndexSettings) -> set[str]:
     client.load_collection(live)
     manifest = metadata.read_manifest(client, index, live) or {}
     return {r[CHUNK_ID] for r in scan(client, live, int(manifest.get("n_chunks", 0)), [CHUNK_ID])}
+
+
+def _served_vectors(client, index: IndexSettings, encoder: Encoder, wanted: set[str]) -> dict[str, np.ndarray]:
+    """Vectors of the served collection whose text hash is in ``wanted``, when it was built by this very encoder
+    (model id, dim, fingerprint); empty otherwise. Read by hash in batches of ``REUSE_BATCH``."""
+    live = metadata.read_live(client, index)
+    if not wanted or live is None or not client.has_collection(live):
+        return {}
+    built = (metadata.read_manifest(client, index, live) or {}).get("encoder") or {}
+    if (built.get("model_id"), built.get("dim"), built.get("fingerprint")) != (encoder.model_id, encoder.dim, encoder.fingerprint):
+        return {}
+    client.load_collection(live)
+    out: dict[str, np.ndarray] = {}
+    keys = sorted(wanted)
+    for start in range(0, len(keys), REUSE_BATCH):
+        part = keys[start : start + REUSE_BATCH]
+        for r in client.query(live, filter=in_filter(TEXT_HASH, part), output_fields=[TEXT_HASH, DENSE], limit=16_384):
+            out[r[TEXT_HASH]] = np.asarray(r[DENSE], dtype=np.float32)
+    return out
 
 
 def collection_bytes(uri: str) -> int:
@@ -182,12 +206,22 @@ def build_milvus(
         old_ids = _previous_ids(client, index)
         cache = VectorCache(Path(vectors) if vectors is not None else cache_root(index, root), encoder)
         texts = [c.embed_text for c in chunks]
-        cached = cache.lookup(text_key(t) for t in texts)
-        t_enc = time.perf_counter()
-        vecs = cache.encode(texts, batch_size=embeddings.batch_size, progress=progress)
-        encode_seconds = time.perf_counter() - t_enc
         hashes = [text_hash(c) for c in chunks]
-        reused = sum(text_key(t) in cached for t in texts)
+        cached = cache.lookup(text_key(t) for t in texts)
+        # what the local cache lacks may still be in the served collection (a server index built on another
+        # machine, a cache deleted): same encoder, same text hash, same vector
+        served = _served_vectors(client, index, encoder, {h for h in hashes if h not in cached})
+        t_enc = time.perf_counter()
+        todo = [i for i, h in enumerate(hashes) if h not in served]
+        fresh = cache.encode([texts[i] for i in todo], batch_size=embeddings.batch_size, progress=progress)
+        encode_seconds = time.perf_counter() - t_enc
+        vecs = np.zeros((len(chunks), encoder.dim), dtype=np.float32)
+        for j, i in enumerate(todo):
+            vecs[i] = fresh[j]
+        for i, h in enumerate(hashes):
+            if h in served:
+                vecs[i] = served[h]
+        reused = sum(h in cached or h in served for h in hashes)
 
         name = f"{index.milvus_collection}_{datetime.now(UTC).strftime('%Y%m%dT%H%M%S%f')}"
         kind = dense_index_type(index, len(chunks))
@@ -240,7 +274,7 @@ def build_milvus(
     seen = {c.id for c in chunks}
     return MilvusBuildReport(
         directory=Path(uri) if not is_server(uri) else Path("."), uri=where, documents=n_docs,
-        paragraphs=n_paras, chunks=len(chunks), encoded=cache.encoded_last, reused=reused,
+        paragraphs=n_paras, chunks=len(chunks), encoded=cache.encoded_last if todo else 0, reused=reused,
         removed=len(old_ids - seen), seconds=time.perf_counter() - t0, encode_seconds=encode_seconds,
         kind="milvus", bytes=collection_bytes(uri), root=root,
     )

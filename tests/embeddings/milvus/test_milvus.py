@@ -156,3 +156,19 @@ def test_a_lite_file_open_in_another_process_is_named(settings, tmp_path):
     finally:
         holder.kill()
         holder.wait()
+
+
+def test_vectors_come_back_from_the_served_collection_when_the_cache_lacks_them(settings, tmp_path):
+    """A server index rebuilt from another machine (or after the vector cache was deleted): unchanged texts
+    take their vectors from the served collection (same encoder), only new ones are encoded."""
+    s = settings.model_copy(update={"milvus_uri": str(tmp_path / "reuse.db")})
+    build_milvus(chunks(), HashEncoder(), s, EMB, vectors=tmp_path / "cache-a")
+    before = load_milvus(s, HashEncoder(), EMB, record_type=Chunk).vectors_of(range(len(TEXTS)))
+    more = chunks(TEXTS + ["新的段落：国际合作"])
+    encoder = HashEncoder()
+    report = build_milvus(more, encoder, s, EMB, vectors=tmp_path / "cache-b")  # an empty cache
+    assert (encoder.calls, report.encoded, report.reused) == (1, 1, len(TEXTS))
+    after = load_milvus(s, HashEncoder(), EMB, record_type=Chunk)
+    assert np.array_equal(after.vectors_of(range(len(TEXTS))), before)
+    other = HashEncoder(salt="x")  # another encoder: nothing of the served collection is reused
+    assert build_milvus(more, other, s, EMB, vectors=tmp_path / "cache-c").encoded == len(more) == other.calls
