@@ -9,7 +9,8 @@ collections it replaces.
 Incremental: vectors come from :class:`embeddings.store.vector_cache.VectorCache` at
 ``<lite file>.vectors`` (server: ``<root>/data/<collection>.vectors``), keyed by the encoder's
 fingerprint and the text's hash, so an unchanged text is never encoded again, even after a build that
-was killed. Milvus itself re-inserts every row (inserting is cheap next to encoding: ~11 passages/s).
+was killed; what the cache lacks is read back from the served collection when the same encoder built it
+(a server index rebuilt on another machine). Milvus itself re-inserts every row (inserting is cheap next to encoding: ~11 passages/s).
 
 Example::
 
