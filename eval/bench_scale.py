@@ -580,9 +580,12 @@ def _bm25_section(out: Path) -> list[str]:
                     f"{b['identical_top10_sets']} / {b['questions']}", f"{b['ours_hit_at_10']:.3f}",
                     f"{b['milvus_hit_at_10']:.3f}", str(b["with_gold"])]]), "",
         ("The formula is the same (both match a numpy Lucene oracle in tests/embeddings/store/test_conformance.py); "
-        "the difference comes from the words: Milvus' jieba tokenizer against our jieba search mode with Snowball "
-        "stems and stop words for Latin-script text (and Milvus counts a repeated query word per occurrence). Not "
-        "equal, and not claimed to be; on these questions they find the gold paragraph equally often."), "",
+        "the difference comes from the words. Milvus' jieba analyzer is set to split as ours does (search mode, "
+        "lower case, punctuation and our function words dropped: embeddings.milvus.schema.JIEBA; with jieba and "
+        "lower case alone the overlap was .872, top-1 .895, 66 identical sets); ours also stems Latin-script words "
+        "(Snowball) and jieba's two builds segment a few words differently, and Milvus counts a repeated query "
+        "word per occurrence. Not equal, and not claimed to be; on these questions they find the gold paragraph "
+        "equally often."), "",
     ]
 
 

@@ -72,7 +72,7 @@ from embeddings.store.vector_cache import VectorCache, text_key
 logger = logging.getLogger("embeddings.milvus")
 
 #: Manifest format of the Milvus backend (bump when the schema changes: old collections are rebuilt).
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: the jieba analyzer splits as our BM25 does (search mode, stop words)
 #: Rows per insert call: ~1.6 MB of 384-d vectors plus texts, well under Milvus' 64 MB request limit.
 INSERT_BATCH = 1000
 #: Text hashes per query when vectors are read back from the served collection (a short filter expression).
