@@ -197,6 +197,22 @@ def cached_encoder(settings: Settings) -> CachedPassages:
     return CachedPassages(inner, VectorCache(vectors_dir(settings), inner))
 
 
+def fresh_document(pool, shape, cache, *, first: int):
+    """The first generated document from index ``first`` on whose paragraphs' texts the cache mostly lacks
+    (a one-sentence paragraph may be a real sentence, cached as an answer unit; an added document's own
+    texts are all cached by the add)."""
+    from embeddings.store.vector_cache import text_key
+    from eval.synth_corpus import plan_document
+
+    i = first
+    while True:
+        plan = plan_document(pool, i, shape)
+        keys = [text_key(p.text) for p in plan.paragraphs]
+        if len(cache.lookup(keys)) < len(keys) / 2:
+            return plan
+        i += 1
+
+
 def cached_documents(corpus, settings: Settings, cache) -> int:
     """How many leading documents of ``corpus`` have every product text (:func:`product_texts`) cached."""
     from embeddings.store.vector_cache import text_key
@@ -392,7 +408,6 @@ def run(config: Path, cfg: RunSettings, out: Path) -> dict[str, Any]:
     from eval.synth_corpus import (
         SentencePool,
         SynthSettings,
-        plan_document,
         write_document,
     )
     from rag.corpus.loader import Corpus, load_corpus
@@ -451,8 +466,9 @@ def run(config: Path, cfg: RunSettings, out: Path) -> dict[str, Any]:
                 log.warning("backend %s skipped: %s", backend, result["skipped"][backend])
                 break
             log.info("%s, %d documents: ingest --add", backend, d)
-            # A document no earlier run added: its texts are new to the vector cache, as a user's would be.
-            plan = plan_document(pool, ADD_INDEX + len(result["runs"]), shape)
+            # A document no earlier run (of this or an earlier benchmark) added: its texts are new to the
+            # vector cache, as a user's would be, so the add pays for encoding them.
+            plan = fresh_document(pool, shape, encoder.cache, first=ADD_INDEX + len(result["runs"]))
             row["add"] = add_document(config, overrides, write_document(plan, add_dir / f"{plan.doc_id}.txt"), cfg.timeout_s)
             result["runs"].append(row)
             _write(result, out)
