@@ -51,7 +51,7 @@ def open_index(settings: Settings, encoder):
     from embeddings.store import load_index
 
     return load_index(settings.path(settings.index.dir), encoder, settings.index, settings.embeddings,
-                      record_type=Chunk, root=ROOT)
+                      record_type=Chunk, root=ROOT, verify=settings.index.verify, cache_size=settings.index.chunk_cache)
 
 
 def build(settings: Settings, chunks: Sequence, encoder, *, reuse: bool = True, progress: bool = True,

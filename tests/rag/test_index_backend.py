@@ -58,3 +58,29 @@ def test_dense_route_hits_are_the_same_on_both_backends_with_and_without_filters
         got[backend] = [[h.chunk.id for h in hits] for f in filters for hits in searcher.search(QUESTIONS, f)]
     assert got["faiss"] == got["milvus"]
     assert all(got["faiss"])
+
+
+def test_index_verify_full_catches_bit_rot_that_quick_lets_through(served, tmp_path):
+    """``index.verify`` reaches the store: a byte flipped in vectors.npy with its size and mtime kept."""
+    import os
+    import shutil
+
+    from rag.errors import IndexStateError
+
+    s, _, encoder = served[1]["faiss"]
+    directory = tmp_path / "index"
+    shutil.copytree(s.path(s.index.dir), directory)
+    target = directory / "vectors.npy"
+    st = target.stat()
+    data = bytearray(target.read_bytes())
+    data[-1] ^= 0xFF
+    target.write_bytes(bytes(data))
+    os.utime(target, ns=(st.st_atime_ns, st.st_mtime_ns))
+    for verify, fails in (("quick", False), ("full", True)):
+        index = s.index.model_copy(update={"dir": directory, "verify": verify})
+        settings = s.model_copy(update={"index": index})
+        if fails:
+            with pytest.raises(IndexStateError, match="vectors.npy does not match its checksum"):
+                open_index(settings, encoder)
+        else:
+            assert open_index(settings, encoder).kind == "flat"
