@@ -138,8 +138,14 @@ class BM25Index:
               languages: Sequence[str | None] | None = None) -> "BM25Index":
         """Index ``texts`` (document i gets id i); ``languages``: each text's language where known
         (its document's), else guessed from the text (see ``tokenize``)."""
+        return cls.from_tokens(tokenize(texts, languages), k1=k1, b=b)
+
+    @classmethod
+    def from_tokens(cls, tokens: Sequence[Sequence[str]], *, k1: float = _DEFAULT_K1, b: float = _DEFAULT_B) -> "BM25Index":
+        """Index texts already tokenised by :func:`tokenize` (e.g. read from a
+        :class:`embeddings.sparse.token_cache.TokenCache`)."""
         model = bm25s.BM25(k1=k1, b=b, method="lucene")
-        tokens = tokenize(texts, languages)
+        tokens = [list(t) for t in tokens]
         if tokens:
             # bm25s needs a non-empty vocabulary; "" never comes out of tokenize(), so it matches nothing.
             model.index([t or [""] for t in tokens], show_progress=False)

@@ -53,6 +53,7 @@ from embeddings.index.factory import create_dense_index
 from embeddings.records import IndexRecord, text_hash
 from embeddings.settings import EmbeddingsSettings, IndexSettings
 from embeddings.sparse.bm25 import TOKENIZER_VERSION, BM25Index
+from embeddings.sparse.token_cache import TokenCache
 from embeddings.store import vector_cache
 from embeddings.store.chunk_store import ChunkStore, chunk_digest, write_chunks
 from embeddings.store.layout import (
@@ -71,6 +72,7 @@ from embeddings.store.layout import (
     file_stat,
     read_manifest_file,
     source_of,
+    token_cache_path,
     vector_cache_dir,
     write_json,
 )
@@ -348,7 +350,10 @@ def _build(tmp: Path, chunks: Sequence[IndexRecord], encoder: Encoder, index: In
     )
     _add_vectors(dense, vectors, progress)
     del vectors
-    bm25 = BM25Index.build([getattr(c, BM25_FIELD) for c in chunks], k1=index.bm25_k1, b=index.bm25_b)
+    # Tokens of unchanged texts come from the token cache beside the index: only new text is segmented.
+    tokens = TokenCache(token_cache_path(directory)).tokenize([getattr(c, BM25_FIELD) for c in chunks])
+    bm25 = BM25Index.from_tokens(tokens, k1=index.bm25_k1, b=index.bm25_b)
+    del tokens
 
     manifest: dict[str, Any] = {
         "format": FORMAT_VERSION,

@@ -71,6 +71,17 @@ def display_path(directory: str | Path, root: Path | None = None) -> str:
     return str(directory)
 
 
+def token_cache_path(directory: str | Path) -> Path:
+    """The BM25 token cache of the index at ``directory`` (:class:`embeddings.sparse.token_cache.TokenCache`):
+    ``<dir>.tokens.sqlite`` beside it, outside what a rebuild swaps.
+
+    >>> token_cache_path("data/index").as_posix()
+    'data/index.tokens.sqlite'
+    """
+    directory = Path(directory)
+    return directory.with_name(directory.name + ".tokens.sqlite")
+
+
 def vector_cache_dir(directory: str | Path) -> Path:
     """The passage-vector cache of the index at ``directory`` (:class:`embeddings.store.vector_cache.VectorCache`):
     ``<dir>.vectors`` beside it, outside what a rebuild swaps, shared by the index build and the

@@ -99,7 +99,7 @@ def test_crash_while_encoding_leaves_the_old_index_untouched(tmp_path, small, se
     assert snapshot(directory) == before
     assert results(load(directory, HashEncoder(), settings), HashEncoder()) == expected
     # no temp dir, no .old left behind; the vector cache beside the index keeps what was encoded
-    assert sorted(p.name for p in tmp_path.iterdir() if p.name != ".index.lock") == ["index", "index.vectors"]
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name != ".index.lock") == ["index", "index.tokens.sqlite", "index.vectors"]
 
 
 def test_failure_while_writing_or_swapping_leaves_the_old_index(tmp_path, small, settings, monkeypatch):
@@ -131,7 +131,7 @@ def test_failure_while_writing_or_swapping_leaves_the_old_index(tmp_path, small,
         build(changed, HashEncoder(), settings, directory=directory)
     monkeypatch.undo()
     assert snapshot(directory) == before
-    assert sorted(p.name for p in tmp_path.iterdir() if p.name != ".index.lock") == ["index", "index.vectors"]
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name != ".index.lock") == ["index", "index.tokens.sqlite", "index.vectors"]
 
 
 def test_broken_previous_index_is_replaced_not_reused(copy, small, settings):
