@@ -23,6 +23,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import sys
+import zipfile
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -152,8 +153,10 @@ class VectorCache:
         try:
             with np.load(path, allow_pickle=False) as z:
                 keys, vectors = (z["keys"], z["vectors"]) if name == "vectors" else (z["keys"], None)
-                shape = z["vectors"].shape if vectors is None else vectors.shape
-                dtype = np.float32 if vectors is None else vectors.dtype
+            if vectors is None:
+                shape, dtype = _array_header(path, "vectors.npy")  # checked without reading the vectors
+            else:
+                shape, dtype = vectors.shape, vectors.dtype
         except Exception as e:  # noqa: BLE001 - zipfile, zlib and numpy raise many types; all mean "re-encode"
             logger.warning("vector cache shard %s is unreadable (%s: %s); its texts are encoded again",
                            path, type(e).__name__, e)
@@ -176,3 +179,12 @@ class VectorCache:
             self._where.update((k, (path, i)) for i, k in enumerate(keys))
             if path in self._loaded:  # rewritten with new vectors: the old copy is stale
                 self._loaded_bytes -= self._loaded.pop(path).nbytes
+
+
+def _array_header(path: Path, member: str) -> tuple[tuple[int, ...], np.dtype]:
+    """Shape and dtype of one array of an ``.npz`` from its ``.npy`` header alone (the data is not read)."""
+    with zipfile.ZipFile(path) as zf, zf.open(member) as f:
+        version = np.lib.format.read_magic(f)
+        read = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+        shape, _fortran, dtype = read(f)
+    return tuple(shape), dtype
