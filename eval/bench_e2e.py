@@ -83,8 +83,9 @@ class RunSettings(BaseModel):
 
 def vectors_dir(settings: Settings) -> Path:
     """The passage-vector cache of the index of ``settings``: ``<index dir>.vectors`` (data/bench-scale/index.vectors)."""
-    d = settings.path(settings.index.dir)
-    return d.with_name(d.name + ".vectors")
+    from embeddings.store.layout import vector_cache_dir
+
+    return vector_cache_dir(settings.path(settings.index.dir))
 
 
 def progress_path(settings: Settings) -> Path:

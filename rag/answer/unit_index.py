@@ -95,8 +95,9 @@ def units_dir(settings) -> Path:
 
 def vectors_dir(settings) -> Path:
     """The vector cache the index build shares (``data/index.vectors``)."""
-    d = settings.path(settings.index.dir)
-    return d.with_name(d.name + ".vectors")
+    from embeddings.store.layout import vector_cache_dir
+
+    return vector_cache_dir(settings.path(settings.index.dir))
 
 
 def _splitter_version() -> str:
