@@ -34,4 +34,6 @@ def create_encoder(settings: EmbeddingsSettings, *, backend: str = "sentence-tra
         max_seq_length=settings.max_seq_length,
         query_runtime=settings.query_runtime,
         query_threads=settings.query_threads,
+        passage_runtime=settings.passage_runtime,
+        index_threads=settings.index_threads,
     )

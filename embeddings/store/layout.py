@@ -151,7 +151,9 @@ def read_manifest_file(directory: Path, where: str | None = None, *,
     if not isinstance(manifest, dict) or manifest.get("format") not in formats:
         found = manifest.get("format") if isinstance(manifest, dict) else None
         raise IndexStateError(
-            f"index at {where!r} has format {found!r}, this version reads format {FORMAT_VERSION}; {REBUILD_HINT}"
+            # A plain ingest converts it and keeps every vector (only --rebuild would encode them again).
+            f"index at {where!r} has format {found!r}, this version reads format {FORMAT_VERSION}; "
+            "update it with: uncac-qa ingest (its vectors are reused)"
         )
     return manifest
 

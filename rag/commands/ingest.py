@@ -109,16 +109,16 @@ def write_index(settings: Settings, chunks: Sequence, encoder, added: list[str],
     ``added`` as the added paths, and swap it in atomically; returns the
     :class:`embeddings.store.BuildReport`. Call it holding :func:`additions_lock`, then
     :func:`answer_units`."""
-    import torch
-
+    from embeddings.encoders.sentence_transformer import get_threads, set_threads
     from rag.index_backend import build
 
-    threads = torch.get_num_threads()
-    torch.set_num_threads(settings.embeddings.index_threads)
+    threads = get_threads()
+    set_threads(settings.embeddings.index_threads)
     try:
         report = build(settings, chunks, encoder, reuse=reuse, progress=True, meta={ADDED_FILES: list(added)})
     finally:
-        torch.set_num_threads(threads)
+        if threads is not None:
+            set_threads(threads)
     return report
 
 

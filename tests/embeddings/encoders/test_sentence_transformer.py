@@ -179,3 +179,81 @@ def test_directory_that_is_not_a_model_is_rejected(tmp_path):
 def test_empty_model_string_is_rejected():
     with pytest.raises(ModelError, match="empty"):
         SentenceTransformerEncoder("  ")
+
+
+# ---------------------------------------------------------------------------- ONNX without torch
+
+_TORCH_FREE = r"""
+import json, sys
+import numpy as np
+from embeddings.encoders.sentence_transformer import SentenceTransformerEncoder, set_threads
+enc = SentenceTransformerEncoder(cache_dir=sys.argv[1], query_runtime="onnx", passage_runtime="onnx", index_threads=2)
+enc.load()
+set_threads(1)  # must not import torch either
+texts = json.loads(sys.argv[2])
+np.save(sys.argv[3], np.concatenate([enc.encode_queries(texts), enc.encode_passages(texts)]))
+print(json.dumps({"torch": "torch" in sys.modules, "transformers": "transformers" in sys.modules,
+                  "fingerprint": enc.fingerprint, "dim": enc.dim, "max": enc.effective_max_seq_length,
+                  "tokens": [enc.token_count(t, kind="passage") for t in texts]}))
+"""
+
+
+@pytest.mark.slow
+def test_a_warm_onnx_load_skips_torch_and_gives_the_torch_vectors(encoder, tmp_path):
+    """The oracle is the torch encoder of the same weights: same fingerprint, dimension, length limit
+    and token counts, vectors within float32 rounding, and neither torch nor transformers imported."""
+    import json
+    import subprocess
+    import sys
+
+    onnx = SentenceTransformerEncoder(cache_dir=encoder.cache_dir, query_runtime="onnx", passage_runtime="onnx")
+    if not onnx._card_path(encoder.model_path).is_file():
+        onnx.load()  # a machine's first ONNX load goes through torch and writes the card
+    texts = [paragraph(*DECLARATION), "What is a conflict of interest? " * 300, "x"]  # the second is truncated
+    out = tmp_path / "vectors.npy"
+    proc = subprocess.run([sys.executable, "-c", _TORCH_FREE, str(encoder.cache_dir), json.dumps(texts), str(out)],
+                          capture_output=True, text=True, cwd=ROOT, timeout=300, check=True)
+    got = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert got["torch"] is False and got["transformers"] is False
+    assert got["fingerprint"] == encoder.fingerprint and got["dim"] == encoder.dim == 384
+    assert got["max"] == encoder.effective_max_seq_length == 512
+    assert got["tokens"] == [encoder.token_count(t, kind="passage") for t in texts]
+    ref = np.concatenate([encoder.encode_queries(texts), encoder.encode_passages(texts)])
+    np.testing.assert_allclose(np.load(out), ref, atol=1e-5)
+
+
+@pytest.mark.slow
+def test_the_tokenizer_file_gives_the_transformers_ids(encoder, corpus):
+    """Every corpus paragraph, and a text past the model's window, tokenized both ways."""
+    import tokenizers
+
+    from embeddings.encoders.onnx_query import FileTokenizer
+
+    ours = FileTokenizer(tokenizers.Tokenizer.from_file(str(encoder.model_path / "tokenizer.json")))
+    texts = ["passage: " + p.text for p in corpus.paragraphs] + ["query: " + "资产申报 " * 800]
+    for t in texts:
+        want = encoder._st.tokenizer([t], truncation=True, max_length=512, return_tensors="np")
+        got = ours([t], truncation=True, max_length=512, return_tensors="np")
+        assert got["input_ids"].tolist() == want["input_ids"].tolist(), t[:80]
+        assert ours(t)["input_ids"] == encoder._st.tokenizer(t)["input_ids"]
+
+
+def test_a_missing_export_or_a_bad_card_means_a_torch_load(encoder, tmp_path):
+    """The shortcut is taken only when it is safe; otherwise ``load`` goes through torch (not run here)."""
+    enc = SentenceTransformerEncoder(str(encoder.model_path), cache_dir=tmp_path, query_runtime="onnx",
+                                     passage_runtime="onnx")
+    card = enc._card_path(encoder.model_path)
+    assert not enc._load_exported(encoder.model_path)  # no card
+    card.parent.mkdir(parents=True)
+    card.write_text("{not json")
+    assert not enc._load_exported(encoder.model_path)
+    card.write_text('{"fingerprint": "%s", "dim": 384, "max_seq_length": 512}' % ("0" * 64))
+    assert not enc._load_exported(encoder.model_path)  # the card is fine but tmp_path holds no export
+    assert enc._fingerprint is None and enc._onnx is None and enc.model_path is None
+    torch_queries = SentenceTransformerEncoder(str(encoder.model_path), cache_dir=tmp_path, passage_runtime="onnx")
+    assert not torch_queries._load_exported(encoder.model_path)  # a torch runtime needs torch anyway
+
+
+def test_an_unknown_passage_runtime_names_the_allowed_ones():
+    with pytest.raises(ModelError, match="'torch', 'onnx'"):
+        SentenceTransformerEncoder(passage_runtime="onnx-int8")

@@ -200,7 +200,7 @@ def test_a_format_1_index_is_refused_in_one_line_and_its_vectors_reused(copy, ch
     del m["chunks_digest"], m["stats"]
     m["files"] = {n: building.fsutil.sha256_file(copy / n) for n in ("vectors.npy", "dense.faiss", "chunks.jsonl")}
     (copy / MANIFEST).write_text(json.dumps(m), encoding="utf-8")
-    with pytest.raises(IndexStateError, match=r"has format 1, this version reads format 2; rebuild it with: uncac-qa ingest --rebuild$"):
+    with pytest.raises(IndexStateError, match=r"has format 1, this version reads format 2; update it with: uncac-qa ingest \(its vectors are reused\)$"):
         load(copy, HashEncoder(), settings)
     assert read_manifest(copy)["format"] == 1  # its added documents stay readable
     counting = HashEncoder()

@@ -68,7 +68,7 @@ def test_missing_file_and_broken_manifest(copy, settings):
     with pytest.raises(IndexStateError, match="manifest.json is unreadable"):
         load(copy, HashEncoder(), settings)
     (copy / MANIFEST).write_text(json.dumps({"format": 99}), encoding="utf-8")
-    with pytest.raises(IndexStateError, match="has format 99, this version reads format 2; rebuild"):
+    with pytest.raises(IndexStateError, match="has format 99, this version reads format 2; update it with: uncac-qa ingest"):
         load(copy, HashEncoder(), settings)
 
 
