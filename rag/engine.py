@@ -70,7 +70,7 @@ class Engine:
         added = ((manifest or {}).get("meta") or {}).get("added_files") or []
         corpus = load_corpus(s, extra=added)
         encoder = create_encoder(s.embeddings)
-        encoder.load()
+        encoder.prepare("query")  # the first question must not pay for opening the query session
         index = open_index(s, encoder)
         reasons = index.stale_reasons(chunk_corpus(corpus, s), s.index)
         if reasons:

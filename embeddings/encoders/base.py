@@ -44,6 +44,11 @@ class Encoder(ABC):
             self._loaded = True
         return self
 
+    def prepare(self, kind: Kind) -> None:
+        """Load now whatever encoding ``kind`` texts will need, so the first one does not pay for it
+        (default: :meth:`load`; an encoder that opens per-kind sessions lazily opens that one)."""
+        self.load()
+
     def _load(self) -> None:  # pragma: no cover - trivial default
         """Heavy initialisation (weights, tokenizer). Default: nothing to load."""
 

@@ -77,23 +77,27 @@ class OnnxQueryModel:
         self._tokenizer = st.tokenizer
         return self
 
-    def load_exported(self, tokenizer_file: Path) -> OnnxQueryModel:
-        """Open an existing export without torch: the session, and the model's ``tokenizer.json`` through
-        the ``tokenizers`` library (the ids the transformers fast tokenizer gives, without importing
-        transformers). What makes a warm ``ask`` or ``ingest --add`` start in seconds, not ~18 s.
+    @staticmethod
+    def file_name(runtime: str) -> str:
+        """The export's file name for ``runtime`` in an export directory."""
+        return _FILES[runtime]
 
-        ModelError when the export or the tokenizer file is missing or unreadable (the caller then loads
-        torch, which exports it again)."""
-        if not self.path.is_file() or not Path(tokenizer_file).is_file():
-            raise ModelError(f"no ONNX export at {str(self.path)!r} or no tokenizer at {str(tokenizer_file)!r}")
+    def load_exported(self, tokenizer: FileTokenizer) -> OnnxQueryModel:
+        """Open an existing export without torch, with the model's ``tokenizer.json`` read by the
+        ``tokenizers`` library (:class:`FileTokenizer`: the ids the transformers fast tokenizer gives,
+        without importing transformers). What makes a warm ``ask`` or ``ingest --add`` start in seconds.
+
+        ModelError when the export is missing or unreadable (the caller then loads torch, which exports
+        it again)."""
+        if not self.path.is_file():
+            raise ModelError(f"no ONNX export at {str(self.path)!r}")
         try:
             import onnxruntime as ort
-            import tokenizers
 
             self._session = ort.InferenceSession(str(self.path), self._options(ort), providers=["CPUExecutionProvider"])
-            self._tokenizer = FileTokenizer(tokenizers.Tokenizer.from_file(str(tokenizer_file)))
-        except Exception as e:  # onnxruntime and tokenizers raise their own types
+        except Exception as e:  # onnxruntime raises its own types
             raise ModelError(f"cannot open the ONNX export {str(self.path)!r}: {type(e).__name__}: {e}") from e
+        self._tokenizer = tokenizer
         return self
 
     def _options(self, ort: Any) -> Any:

@@ -141,8 +141,10 @@ class SentenceTransformerEncoder(Encoder):
         self.passage_runtime = passage_runtime
         self.index_threads = index_threads
         self._onnx: OnnxQueryModel | None = None
-        self._onnx_passages: OnnxQueryModel | None = None  # opened on the first passage encoded
-        self._passage_lock = threading.Lock()
+        # ONNX sessions open on first use (or prepare()); the lock makes that once per session.
+        self._onnx_passages: OnnxQueryModel | None = None
+        self._session_lock = threading.RLock()  # re-entered when a failed open falls back to torch
+        self._tokenizer = None
         self._dim: int | None = None
         self._max_len: int | None = None
         self._torch_lock = threading.Lock()  # engine workers share the model; torch calls take turns
@@ -186,8 +188,12 @@ class SentenceTransformerEncoder(Encoder):
         path = self.resolve_model_path()
         t0 = time.perf_counter()
         if self._load_exported(path):
-            logger.info("opened the ONNX export of %s (no torch) in %.1fs", self.model_id, time.perf_counter() - t0)
+            logger.info("found the ONNX export of %s (no torch needed) in %.1fs", self.model_id, time.perf_counter() - t0)
             return
+        self._load_torch(path)
+        logger.info("loaded embedding model %s from %s in %.1fs", self.model_id, path, time.perf_counter() - t0)
+
+    def _load_torch(self, path: Path) -> None:
         import torch
         from sentence_transformers import SentenceTransformer
 
@@ -218,7 +224,6 @@ class SentenceTransformerEncoder(Encoder):
             self._onnx = OnnxQueryModel(self._export_dir(), self.query_runtime, threads=self.query_threads).load(st)
             if self.passage_runtime == "onnx":
                 self._write_card(path)
-        logger.info("loaded embedding model %s from %s in %.1fs", self.model_id, path, time.perf_counter() - t0)
 
     # ------------------------------------------------------------------ ONNX without torch
 
@@ -245,7 +250,8 @@ class SentenceTransformerEncoder(Encoder):
             logger.warning("cannot write the model card for %s (%s); the next load uses torch again", self.model_id, e)
 
     def _load_exported(self, path: Path) -> bool:
-        """Open the ONNX export alone when every runtime is ONNX and a card says what torch would report."""
+        """Take the card's word when every runtime is ONNX and the export files are there; the sessions
+        open on first use (a command that only ingests never opens the query one, ~2 s each)."""
         if self.query_runtime == "torch" or self.passage_runtime != "onnx":
             return False
         try:
@@ -253,23 +259,56 @@ class SentenceTransformerEncoder(Encoder):
             fingerprint, dim, max_len = str(card["fingerprint"]), int(card["dim"]), int(card["max_seq_length"])
         except (OSError, ValueError, KeyError, TypeError):
             return False  # no card yet (first load) or an unreadable one: torch writes it
-        self._fingerprint, self._dim, self._max_len, self.model_path = fingerprint, dim, max_len, path
-        try:
-            self._onnx = OnnxQueryModel(self._export_dir(), self.query_runtime, threads=self.query_threads
-                                        ).load_exported(path / "tokenizer.json")
-        except ModelError as e:
-            logger.warning("%s; loading %s with torch", e, self.model_id)
-            self._fingerprint = self._dim = self._max_len = self.model_path = self._onnx = None
+        export = self.cache_dir / "onnx" / fingerprint[:16]
+        needed = [export / OnnxQueryModel.file_name(rt) for rt in {self.query_runtime, "onnx"}] + [path / "tokenizer.json"]
+        if not all(f.is_file() for f in needed):
+            logger.info("the ONNX export of %s is incomplete; loading it with torch", self.model_id)
             return False
+        self._fingerprint, self._dim, self._max_len, self.model_path = fingerprint, dim, max_len, path
         return True
 
+    def prepare(self, kind: Kind) -> None:
+        """Open what encoding ``kind`` needs now rather than on the first text (the engine prepares
+        ``"query"`` at load so the first question does not pay for opening a session)."""
+        self.load()
+        if kind == "query":
+            self._query_model()
+        elif self.passage_runtime == "onnx":
+            self._passage_model()
+
+    def _query_model(self) -> OnnxQueryModel | None:
+        if self.query_runtime == "torch":
+            return None
+        with self._session_lock:
+            if self._onnx is None:
+                self._onnx = self._open(self.query_runtime, self.query_threads)
+            return self._onnx
+
     def _passage_model(self) -> OnnxQueryModel:
-        with self._passage_lock:
+        with self._session_lock:
             if self._onnx_passages is None:
-                model = OnnxQueryModel(self._export_dir(), "onnx", threads=self.index_threads)
-                tokenizer_file = self.model_path / "tokenizer.json"
-                self._onnx_passages = model.load(self._st) if self._st is not None else model.load_exported(tokenizer_file)
+                self._onnx_passages = self._open("onnx", self.index_threads)
             return self._onnx_passages
+
+    def _open(self, runtime: str, threads: int) -> OnnxQueryModel:
+        model = OnnxQueryModel(self._export_dir(), runtime, threads=threads)
+        if self._st is None:
+            try:
+                return model.load_exported(self._file_tokenizer())
+            except ModelError as e:  # a damaged export: torch exports it again
+                logger.warning("%s; loading %s with torch to export it again", e, self.model_id)
+                self._load_torch(self.model_path)
+        return model.load(self._st)
+
+    def _file_tokenizer(self):
+        """One ``tokenizer.json`` for both sessions and ``token_count`` (reading it takes ~1 s)."""
+        if self._tokenizer is None:
+            import tokenizers
+
+            from embeddings.encoders.onnx_query import FileTokenizer
+
+            self._tokenizer = FileTokenizer(tokenizers.Tokenizer.from_file(str(self.model_path / "tokenizer.json")))
+        return self._tokenizer
 
     # ------------------------------------------------------------------ Encoder interface
 
@@ -296,7 +335,7 @@ class SentenceTransformerEncoder(Encoder):
     def _encode(self, texts: list[str], kind: Kind, batch_size: int, progress: bool) -> np.ndarray:
         if not isinstance(batch_size, int) or batch_size < 1:
             raise ModelError(f"batch_size must be a positive integer, got {batch_size!r}")
-        onnx = self._onnx if kind == "query" else self._passage_model() if self.passage_runtime == "onnx" else None
+        onnx = self._query_model() if kind == "query" else self._passage_model() if self.passage_runtime == "onnx" else None
         if onnx is not None:
             prompted = [self.prompts[kind] + t for t in texts]
             return np.concatenate([
@@ -326,7 +365,7 @@ class SentenceTransformerEncoder(Encoder):
         if kind not in self.prompts:
             raise ModelError(f"token_count kind {kind!r} is not supported; allowed: 'query', 'passage'")
         self.load()
-        tokenizer = self._st.tokenizer if self._st is not None else self._onnx.tokenizer
+        tokenizer = self._st.tokenizer if self._st is not None else self._file_tokenizer()
         encoded = tokenizer(self.prompts[kind] + text, add_special_tokens=True, truncation=False)
         return len(encoded["input_ids"])
 

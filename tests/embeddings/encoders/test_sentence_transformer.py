@@ -189,10 +189,11 @@ import numpy as np
 from embeddings.encoders.sentence_transformer import SentenceTransformerEncoder, set_threads
 enc = SentenceTransformerEncoder(cache_dir=sys.argv[1], query_runtime="onnx", passage_runtime="onnx", index_threads=2)
 enc.load()
+lazy = enc._onnx is None and enc._onnx_passages is None  # sessions open on first use
 set_threads(1)  # must not import torch either
 texts = json.loads(sys.argv[2])
 np.save(sys.argv[3], np.concatenate([enc.encode_queries(texts), enc.encode_passages(texts)]))
-print(json.dumps({"torch": "torch" in sys.modules, "transformers": "transformers" in sys.modules,
+print(json.dumps({"lazy": lazy, "torch": "torch" in sys.modules, "transformers": "transformers" in sys.modules,
                   "fingerprint": enc.fingerprint, "dim": enc.dim, "max": enc.effective_max_seq_length,
                   "tokens": [enc.token_count(t, kind="passage") for t in texts]}))
 """
@@ -214,7 +215,7 @@ def test_a_warm_onnx_load_skips_torch_and_gives_the_torch_vectors(encoder, tmp_p
     proc = subprocess.run([sys.executable, "-c", _TORCH_FREE, str(encoder.cache_dir), json.dumps(texts), str(out)],
                           capture_output=True, text=True, cwd=ROOT, timeout=300, check=True)
     got = json.loads(proc.stdout.strip().splitlines()[-1])
-    assert got["torch"] is False and got["transformers"] is False
+    assert got["torch"] is False and got["transformers"] is False and got["lazy"] is True
     assert got["fingerprint"] == encoder.fingerprint and got["dim"] == encoder.dim == 384
     assert got["max"] == encoder.effective_max_seq_length == 512
     assert got["tokens"] == [encoder.token_count(t, kind="passage") for t in texts]
