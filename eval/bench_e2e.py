@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import logging
 import os
 import platform
@@ -367,7 +368,30 @@ def add_document(config: Path, overrides: dict[str, Any], path: Path, timeout_s:
         raise RuntimeError(f"{' '.join(cmd)} failed ({proc.returncode}): {proc.stderr[-2000:]}")
     summary = next((ln for ln in proc.stdout.splitlines() if ln.startswith("indexed ")), proc.stdout.strip()[-300:])
     units = next((ln for ln in proc.stderr.splitlines() if ln.startswith("answer units:")), None)
-    return {"wall_s": round(wall, 2), "summary": summary, "units": units}
+    took = next((ln for ln in proc.stderr.splitlines() if ln.startswith("took ")), None)
+    return {"wall_s": round(wall, 2), "summary": summary, "units": units, "steps": took, **add_breakdown(wall, summary, took)}
+
+
+def add_breakdown(wall: float, summary: str, took: str | None) -> dict[str, float]:
+    """What an add spent encoding (the index's new chunks + the new answer units) and on everything
+    else, from the lines ``uncac-qa ingest`` prints: the target is about the second part, the first
+    is the model's speed on this CPU.
+
+    >>> add_breakdown(30.0, "indexed 1 documents ... in 12.0s (encoding 8.0s); flat index", "took 29.0 s: corpus 2.0 s, "
+    ...               "chunks 1.0 s, index (encoding 8.0 s) 12.0 s, answer units 7.0 s")
+    {'encode_chunks_s': 8.0, 'answer_units_s': 7.0, 'startup_s': 1.0, 'other_s': 14.0}
+    """
+    out: dict[str, float] = {}
+    m = re.search(r"\(encoding ([\d.]+)s\)", summary or "")
+    if m:
+        out["encode_chunks_s"] = float(m.group(1))
+    steps = dict((name.strip(), float(sec)) for name, sec in re.findall(r"(?:^took [\d.]+ s: |, )([^,]+?) ([\d.]+) s", took or ""))
+    if took:
+        total = float(re.match(r"took ([\d.]+) s", took).group(1))
+        out["answer_units_s"] = steps.get("answer units", 0.0)
+        out["startup_s"] = round(wall - total, 2)  # interpreter, imports, settings: before the first step
+        out["other_s"] = round(total - out.get("encode_chunks_s", 0.0) - out["answer_units_s"], 2)
+    return out
 
 
 def in_subprocess(step: str, config: Path, overrides: dict[str, Any], cfg: RunSettings) -> dict[str, Any]:
@@ -431,7 +455,7 @@ def run(config: Path, cfg: RunSettings, out: Path) -> dict[str, Any]:
         "config": str(config.relative_to(ROOT) if config.is_relative_to(ROOT) else config),
         "corpus": {"documents": len(corpus.documents), "paragraphs": len(corpus), "cached_documents": covered,
                    "cached_paragraphs": int(sum(counts[:covered]))},
-        "encoding": rate, "added_document": {"folder": str(add_dir), "paragraphs": cfg.add_paragraphs},
+        "encoding": rate, "passage_runtime": settings.embeddings.passage_runtime, "added_document": {"folder": str(add_dir), "paragraphs": cfg.add_paragraphs},
         "runs": [], "skipped": {},
     }
 
@@ -483,6 +507,15 @@ def _write(result: dict[str, Any], out: Path) -> None:
     (out / "e2e.md").write_text(render(result), encoding="utf-8")
 
 
+def _add_steps(r: dict[str, Any]) -> str:
+    a = r["add"]
+    if "other_s" not in a:  # a run from before ingest printed its steps
+        return f"{r['paragraphs']:,}: {a['wall_s']} in all"
+    return (f"{r['paragraphs']:,}: {a['wall_s']} in all = encoding the new chunks {a['encode_chunks_s']} + answer "
+            f"units {a['answer_units_s']} (mostly encoding the new sentences) + start-up {a['startup_s']} + the rest "
+            f"{a['other_s']} ({a['steps']})")
+
+
 def _met(ok: bool, why: str) -> str:
     return f"met ({why})" if ok else f"NOT met ({why})"
 
@@ -496,7 +529,8 @@ def render(result: dict[str, Any]) -> str:
         f"{result['machine']['cpus']} CPUs. Corpus: {corpus['paragraphs']:,} generated paragraphs in "
         f"{corpus['documents']} documents (eval/synth_corpus.py); {corpus['cached_paragraphs']:,} paragraphs "
         f"({corpus['cached_documents']} documents) encoded by the real model so far."), "",
-        (f"Encoding (`python -m eval.bench_e2e encode`, e5-small, torch, 2 threads, nice 10, beside other work): "
+        (f"Encoding (`python -m eval.bench_e2e encode`, e5-small, {result.get('passage_runtime', 'torch')}, 2 threads, "
+         "beside other work): "
         f"{enc['texts_encoded']:,} texts in {enc['seconds']:,.0f} s = **{enc['texts_per_s']} texts/s**; a paragraph "
         "costs ~2 texts (its chunk with the title/section prefix, its own text; its sentences are the real "
         "corpus' and mostly cached)."), "",
@@ -528,6 +562,7 @@ def render(result: dict[str, Any]) -> str:
                 f"{r['paragraphs']:,}: parse {r['build']['parse_s']}, chunk {r['build']['chunk_s']}, index "
                 f"{r['build']['index_s']}, units {r['build']['units_s']}" for r in rows), ""]
             lines += ["Add: " + "; ".join(f"{r['paragraphs']:,}: {r['add']['summary']}" for r in rows), ""]
+            lines += ["Add, where the time went (s): " + "; ".join(_add_steps(r) for r in rows), ""]
         if backend in result["skipped"]:
             lines += [f"Skipped: {result['skipped'][backend]}.", ""]
     lines += ["## Targets", ""]
