@@ -66,7 +66,7 @@ $(SCALE_CORPUS): eval/synth_corpus.py
 	$(BIN)/python -m eval.synth_corpus --paragraphs 50000 --out $(dir $(SCALE_CORPUS))
 
 bench-e2e-encode: $(STAMP) $(SCALE_CORPUS)
-	nice -n 10 $(BIN)/python -m eval.bench_e2e encode --config $(SCALE_CONFIG)
+	nice -n 10 $(BIN)/python -m eval.bench_e2e encode --config $(SCALE_CONFIG) --workers 2
 
 bench-e2e: $(STAMP) $(SCALE_CORPUS)
 	nice -n 5 $(BIN)/python -m eval.bench_e2e run --config $(SCALE_CONFIG)
