@@ -69,6 +69,12 @@ class CorpusSettings(_Closed):
         description="A .docx whose parts add up to more than this uncompressed (MB, from the zip directory) is "
         "refused as a zip bomb before any part is parsed; Word's own styles take about 1 MB.",
     )
+    parse_cache: Path | None = Field(
+        Path("data/parsed.sqlite"),
+        description="SQLite file keeping each document's parse and chunk splits by content (text, metadata, "
+        "chunking settings, parser/chunker code), so a start or ingest parses only new or changed documents "
+        "(rag/corpus/parse_cache.py); relative to the project root; null parses every document every time.",
+    )
 
 
 class ChunkingSettings(_Closed):

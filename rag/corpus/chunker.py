@@ -7,11 +7,12 @@ paragraph that only says "the Working Group recommended…" is still found by it
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from functools import lru_cache
 
 import tiktoken
 
+from rag.corpus.parse_cache import ParseCache
 from rag.corpus.records import Chunk, DocumentMeta, Paragraph
 from rag.errors import ConfigError
 from rag.text import split_sentences
@@ -42,10 +43,15 @@ class Chunker:
     def count(self, text: str) -> int:
         return len(self.enc.encode(text, disallowed_special=()))
 
-    def chunk(self, paragraphs: Iterable[Paragraph], metas: dict[str, DocumentMeta]) -> list[Chunk]:
+    def chunk(self, paragraphs: Iterable[Paragraph], metas: dict[str, DocumentMeta],
+              splits: Sequence[list[str]] | None = None) -> list[Chunk]:
+        """The chunks of ``paragraphs`` (``metas``: their documents' metadata, by doc_id). ``splits``:
+        each paragraph's :meth:`split`, in order, when known already (a parse cache's); else computed."""
+        paragraphs = list(paragraphs)
+        if splits is None:
+            splits = [self.split(p.text) for p in paragraphs]
         out: list[Chunk] = []
-        for p in paragraphs:
-            parts = self.split(p.text)
+        for p, parts in zip(paragraphs, splits, strict=True):
             head = self._prefix(p, metas[p.doc_id]) if self.prefix else ""
             for i, part in enumerate(parts):
                 out.append(Chunk(p.id, p.doc_id, p.para, i, len(parts), part, head + part, p.label_en, p.label_zh))
@@ -100,9 +106,16 @@ class Chunker:
 
 def chunk_corpus(corpus, settings) -> list[Chunk]:
     """The chunks of every paragraph of ``corpus`` under ``settings.chunking``: what ingest indexes and
-    what the engine checks the index against."""
+    what the engine checks the index against.
+
+    Chunking keeps no state across paragraphs, so the corpus is chunked document by document, each
+    document's splits (the token counting) coming from ``corpus.parse_cache`` when it holds them
+    (:mod:`rag.corpus.parse_cache`); the chunks equal one call over all paragraphs."""
     c = settings.chunking
-    return Chunker(c.max_tokens, c.encoding, c.prefix).chunk(corpus.paragraphs, {d.doc_id: d.meta for d in corpus.documents})
+    chunker = Chunker(c.max_tokens, c.encoding, c.prefix)
+    metas = {d.doc_id: d.meta for d in corpus.documents}
+    with ParseCache.open(settings) as cache:
+        return [ch for d in corpus.documents for ch in chunker.chunk(d.paragraphs, metas, cache.splits(chunker, d.paragraphs))]
 
 
 def _clauses(s: str) -> list[str]:

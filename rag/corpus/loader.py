@@ -27,7 +27,8 @@ from pathlib import Path
 from rag.config import CorpusSettings, Settings
 from rag.corpus.language import detect_language
 from rag.corpus.manifest import load_manifest
-from rag.corpus.parser import ParsedDocument, parse_document
+from rag.corpus.parse_cache import ParseCache
+from rag.corpus.parser import ParsedDocument
 from rag.corpus.readers import SUFFIXES, reader_for
 from rag.corpus.records import DocumentMeta, Paragraph, content_hash
 from rag.corpus.symbols import detect_symbol
@@ -125,14 +126,16 @@ def read_text(path: Path) -> str:
         raise CorpusError(f"cannot read {str(path)!r} ({e.strerror or e}); check that it is a readable file") from None
 
 
-def load_manifest_documents(manifest: Path) -> list[ParsedDocument]:
+def load_manifest_documents(manifest: Path, cache: ParseCache | None = None) -> list[ParsedDocument]:
+    """The manifest's documents, parsed (through ``cache`` when given: see :mod:`rag.corpus.parse_cache`)."""
     base = manifest.parent
+    cache = cache or ParseCache(None)
     docs = []
     for meta in load_manifest(manifest):
         path = base / meta.file
         if not path.is_file():
             raise CorpusError(f"manifest entry {meta.doc_id!r}: file {str(path)!r} not found")
-        docs.append(parse_document(read_text(path), meta))
+        docs.append(cache.parse(read_text(path), meta))
     return docs
 
 
@@ -189,15 +192,16 @@ def _strip_md(line: str) -> str:
     return line.lstrip("# ").strip()
 
 
-def load_user_document(path: str | Path, settings: CorpusSettings | None = None) -> ParsedDocument:
+def load_user_document(path: str | Path, settings: CorpusSettings | None = None,
+                       cache: ParseCache | None = None) -> ParsedDocument:
     """Read one user file (text, PDF or Word; see :func:`rag.corpus.readers.reader_for`) and parse it.
     CorpusError naming the file if it cannot be read or yields no numbered paragraph.
 
     ``settings`` carries the readers' limits (file size, PDF pages, unzipped Word size) and the PDF
-    backend; the defaults when None."""
+    backend; the defaults when None. ``cache`` keeps the parse (the file is read every time)."""
     path = Path(path)
     text = reader_for(path, settings).read(path).text
-    return parse_document(text, user_document_meta(path, text))
+    return (cache or ParseCache(None)).parse(text, user_document_meta(path, text))
 
 
 def _user_files(paths: Iterable[Path]) -> list[tuple[Path, Path | None]]:
@@ -280,8 +284,15 @@ def load_corpus(settings: Settings, extra: Iterable[str | Path] = ()) -> Corpus:
     Nothing is replaced or doubled silently: a user document whose doc_id collides with one already
     loaded, or that is a copy of one (see the module docstring), is a CorpusError, and so is an
     ``extra_paths`` or ``extra`` path that does not exist (its documents are in the index).
+
+    Parses come from ``corpus.parse_cache`` when it holds them (:mod:`rag.corpus.parse_cache`).
     """
-    docs = load_manifest_documents(settings.path(settings.corpus.manifest))
+    with ParseCache.open(settings) as cache:
+        return _load_corpus(settings, extra, cache)
+
+
+def _load_corpus(settings: Settings, extra: Iterable[str | Path], cache: ParseCache) -> Corpus:
+    docs = load_manifest_documents(settings.path(settings.corpus.manifest), cache)
     configured = [settings.path(p) for p in settings.corpus.extra_paths]
     added = [Path(p) for p in extra]
     for p in configured:
@@ -299,7 +310,7 @@ def load_corpus(settings: Settings, extra: Iterable[str | Path] = ()) -> Corpus:
         twins.add(d)
     for f, folder in files:
         try:
-            d = load_user_document(f, settings.corpus)
+            d = load_user_document(f, settings.corpus, cache)
         except CorpusError as e:
             if folder is None:
                 raise
