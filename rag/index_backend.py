@@ -59,14 +59,19 @@ def build(settings: Settings, chunks: Sequence, encoder, *, reuse: bool = True, 
     """Build the index of ``chunks`` and swap it in atomically (unchanged vectors reused unless
     ``reuse`` is False); returns the backend's build report (``.summary()``, ``.kind``).
 
-    Milvus always takes unchanged vectors from its vector cache, which is keyed by the model's
-    fingerprint: a changed model (what ``--rebuild`` is for) never reuses a vector there either."""
+    Milvus always takes unchanged vectors from the vector cache (``<index.dir>.vectors``, the one the
+    FAISS build and the answer units use), keyed by the model's fingerprint: a changed model (what
+    ``--rebuild`` is for) never reuses a vector there either."""
     chunking = settings.chunking.model_dump(mode="json")
     if settings.index.backend == "milvus":
         from embeddings.milvus import build_milvus
 
+        from embeddings.store.layout import vector_cache_dir
+
+        # One passage-vector cache per project whatever the backend (the answer units use it too), so
+        # switching index.backend re-encodes nothing.
         return build_milvus(chunks, encoder, settings.index, settings.embeddings, root=ROOT, progress=progress,
-                            chunking=chunking, meta=meta)
+                            chunking=chunking, meta=meta, vectors=vector_cache_dir(settings.path(settings.index.dir)))
     from embeddings.store import build_index
 
     return build_index(chunks, encoder, settings.index, settings.embeddings, directory=settings.path(settings.index.dir),

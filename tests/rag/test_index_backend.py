@@ -35,12 +35,19 @@ def served(tmp_path_factory, settings, corpus):
         report = build(s, chunks, encoder, meta={"added_files": ["/x/a.docx"]}, progress=False)
         assert report.chunks == len(chunks)
         out[backend] = (s, open_index(s, encoder), encoder)
+        out[backend + " encoded"] = report.encoded
     return chunks, out
+
+
+def test_the_backends_share_one_vector_cache(served):
+    """Milvus, built after FAISS, finds every vector in ``<index.dir>.vectors``: switching re-encodes nothing."""
+    _, out = served
+    assert out["faiss encoded"] > 0 and out["milvus encoded"] == 0
 
 
 def test_both_backends_record_the_same_build(served):
     chunks, out = served
-    for s, index, _ in out.values():
+    for s, index, _ in (out["faiss"], out["milvus"]):
         assert read_manifest(s)["meta"]["added_files"] == ["/x/a.docx"]
         assert indexed_chunk_ids(s) == [c.id for c in chunks]
         assert index.stale_reasons(chunks, s.index) == []
@@ -53,7 +60,8 @@ def test_dense_route_hits_are_the_same_on_both_backends_with_and_without_filters
     retrieval = settings.retrieval.model_copy(update={"route": "dense"})
     filters = [Filters(), Filters(doc_ids=("wg4-report-2017",)), Filters(bodies=("CoSP",))]
     got = {}
-    for backend, (_, index, encoder) in out.items():
+    for backend in ("faiss", "milvus"):
+        _, index, encoder = out[backend]
         searcher = HybridSearcher(index, encoder, corpus, retrieval)
         got[backend] = [[h.chunk.id for h in hits] for f in filters for hits in searcher.search(QUESTIONS, f)]
     assert got["faiss"] == got["milvus"]
