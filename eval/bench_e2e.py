@@ -502,7 +502,12 @@ def run(config: Path, cfg: RunSettings, out: Path) -> dict[str, Any]:
             log.info("%s, %d documents: ingest --add", backend, d)
             # A document no earlier run (of this or an earlier benchmark) added: its texts are new to the
             # vector cache, as a user's would be, so the add pays for encoding them.
-            plan = fresh_document(pool, shape, encoder.cache, first=ADD_INDEX + len(result["runs"]))
+            # A new cache object: the adds before this one (other processes) wrote shards this process's
+            # cache has not seen, and both backends share the cache, so a stale one would pick their document.
+            from embeddings.store.vector_cache import VectorCache
+
+            plan = fresh_document(pool, shape, VectorCache(vectors_dir(settings), encoder.inner),
+                                  first=ADD_INDEX + len(result["runs"]))
             row["add"] = add_document(config, overrides, write_document(plan, add_dir / f"{plan.doc_id}.txt"), cfg.timeout_s)
             result["runs"].append(row)
             _write(result, out)
