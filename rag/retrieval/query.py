@@ -106,6 +106,24 @@ class QueryRefs:
         """Regexes that find a mention of any named resolution, article or symbol in paragraph text."""
         return self.resolution_patterns() + self.article_patterns() + [re.compile(re.escape(s)) for s in self.symbols]
 
+    def pattern_words(self) -> frozenset[str]:
+        """Words of which a paragraph's ``str.casefold()`` text holds at least one whenever any of
+        :meth:`patterns` matches it: every resolution pattern ends in 决议 or starts with "resolution",
+        every article pattern holds 条 or "article", a symbol is itself. A substring test on them skips
+        the regexes for most paragraphs (at 50k paragraphs the scan was 0.63 s a question). Kept here,
+        beside the patterns, so that a change to one is seen to need a change to the other.
+
+        >>> sorted(parse_refs("第 3/2 号决议与 CAC/COSP/2019/17 第 6 条").pattern_words())
+        ['article', 'cac/cosp/2019/17', 'resolution', '决议', '条']
+        """
+        words: set[str] = set()
+        if self.resolutions:
+            words |= {"决议", "resolution"}
+        if self.articles:
+            words |= {"条", "article"}
+        words |= {sym.casefold() for sym in self.symbols}
+        return frozenset(words)
+
 
 def _number(word: str) -> int | None:
     """"12", "十二", "twelfth" or "12th" -> 12."""

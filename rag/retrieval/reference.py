@@ -28,6 +28,7 @@ class ReferenceRetriever(Retriever):
         self.corpus = corpus
         self.rows = rows
         self.symbol_doc = {d.meta.symbol: d.doc_id for d in corpus.documents if d.meta.symbol}
+        self._folded: list[str] | None = None  # casefolded paragraph texts, made on the first mention scan
 
     def _retrieve(self, queries: list[Query], k: int) -> list[list[int]]:
         out = []
@@ -50,7 +51,16 @@ class ReferenceRetriever(Retriever):
         keys = [(d, n) for d in docs for n, _sub in refs.paras]
         pats = refs.patterns()
         if pats:
-            keys += [p.key for p in self.corpus.paragraphs
-                     if (q.docs is None or p.doc_id in q.docs) and any(x.search(p.text) for x in pats)]
+            keys += self._mentions(pats, refs.pattern_words(), q.docs)
         found = self.rows.of(keys)
         return list(dict.fromkeys(r for key in keys for r in found.get(key, [])))
+
+    def _mentions(self, pats, words: frozenset[str], docs) -> list[tuple[str, int]]:
+        """Keys of the paragraphs (in ``docs``, None: all) that a pattern matches, in corpus order. A
+        paragraph whose folded text holds none of ``words`` cannot match, so its regexes are skipped."""
+        paragraphs = self.corpus.paragraphs
+        if self._folded is None:
+            self._folded = [p.text.casefold() for p in paragraphs]
+        return [p.key for p, folded in zip(paragraphs, self._folded, strict=True)
+                if (docs is None or p.doc_id in docs) and any(w in folded for w in words)
+                and any(x.search(p.text) for x in pats)]
